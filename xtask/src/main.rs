@@ -1,0 +1,5 @@
+mod migrations;
+mod pg;
+mod schema;
+
+fn main() {}

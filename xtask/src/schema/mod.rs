@@ -1,0 +1,4 @@
+//! The schema model, its introspection from the catalog, comparison and fingerprint.
+
+pub mod introspect;
+pub mod model;

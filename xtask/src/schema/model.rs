@@ -1,0 +1,153 @@
+//! The schema model: plain data that introspection fills and every later step reads.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+/// Every kind of object the comparison covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    Extension,
+    Schema,
+    Enum,
+    Domain,
+    CompositeType,
+    Sequence,
+    Table,
+    Column,
+    Constraint,
+    Index,
+    View,
+    MaterializedView,
+    Function,
+    Trigger,
+    Policy,
+}
+
+impl ObjectKind {
+    pub const ALL: [ObjectKind; 15] = [
+        ObjectKind::Extension,
+        ObjectKind::Schema,
+        ObjectKind::Enum,
+        ObjectKind::Domain,
+        ObjectKind::CompositeType,
+        ObjectKind::Sequence,
+        ObjectKind::Table,
+        ObjectKind::Column,
+        ObjectKind::Constraint,
+        ObjectKind::Index,
+        ObjectKind::View,
+        ObjectKind::MaterializedView,
+        ObjectKind::Function,
+        ObjectKind::Trigger,
+        ObjectKind::Policy,
+    ];
+
+    /// The word a person uses for the kind: `column`, `materialized view`.
+    pub fn label(self) -> &'static str {
+        match self {
+            ObjectKind::Extension => "extension",
+            ObjectKind::Schema => "schema",
+            ObjectKind::Enum => "enum",
+            ObjectKind::Domain => "domain",
+            ObjectKind::CompositeType => "type",
+            ObjectKind::Sequence => "sequence",
+            ObjectKind::Table => "table",
+            ObjectKind::Column => "column",
+            ObjectKind::Constraint => "constraint",
+            ObjectKind::Index => "index",
+            ObjectKind::View => "view",
+            ObjectKind::MaterializedView => "materialized view",
+            ObjectKind::Function => "function",
+            ObjectKind::Trigger => "trigger",
+            ObjectKind::Policy => "policy",
+        }
+    }
+}
+
+impl fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// Identity of an object within one database: its kind and its name.
+///
+/// Names are what a person would write: `trigger.webhook_config` for a column,
+/// `idx_event_rule` for an index, `enable_trigger_webhook(bigint, jsonb)` for a function,
+/// `trigger.trigger_ref_format` for a constraint; qualified with the schema when it is not
+/// `public` (`auth.users`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectId {
+    pub kind: ObjectKind,
+    pub name: String,
+}
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind, self.name)
+    }
+}
+
+/// One object and the properties compared one by one (definitions as PostgreSQL prints
+/// them, flags, comment, privileges).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SchemaObject {
+    pub id: ObjectId,
+    /// The table (or view) the object belongs to, for grouping a report; `None` for
+    /// free-standing objects such as functions and types.
+    pub table: Option<String>,
+    pub properties: BTreeMap<String, String>,
+}
+
+impl SchemaObject {
+    pub fn new(kind: ObjectKind, name: impl Into<String>, table: Option<String>) -> Self {
+        SchemaObject {
+            id: ObjectId {
+                kind,
+                name: name.into(),
+            },
+            table,
+            properties: BTreeMap::new(),
+        }
+    }
+
+    /// Sets a property; `None` values are left out, so an absent property and a NULL one
+    /// are the same thing.
+    pub fn set(&mut self, key: &str, value: Option<impl Into<String>>) -> &mut Self {
+        if let Some(value) = value {
+            self.properties.insert(key.to_owned(), value.into());
+        }
+        self
+    }
+}
+
+/// Everything introspection found in one database.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Schema {
+    /// `server_version` of the server that was introspected.
+    pub server_version: String,
+    pub objects: BTreeMap<ObjectId, SchemaObject>,
+    /// The live columns of each table, in their physical order. Kept apart from the
+    /// columns' properties because order legitimately changes in a consolidation.
+    pub column_order: BTreeMap<String, Vec<String>>,
+}
+
+impl Schema {
+    pub fn insert(&mut self, object: SchemaObject) {
+        self.objects.insert(object.id.clone(), object);
+    }
+
+    /// Number of objects of each kind, in the order of [`ObjectKind::ALL`].
+    pub fn counts(&self) -> Vec<(ObjectKind, usize)> {
+        ObjectKind::ALL
+            .iter()
+            .map(|&kind| {
+                let n = self.objects.keys().filter(|id| id.kind == kind).count();
+                (kind, n)
+            })
+            .collect()
+    }
+}
