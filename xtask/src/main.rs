@@ -1,5 +1,70 @@
+//! `cargo xtask`: consolidates and verifies the Attune PostgreSQL migration history.
+
+mod cmd;
+mod comparison;
+mod config;
 mod migrations;
 mod pg;
+mod report;
 mod schema;
+mod ui;
 
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes shared by every command.
+pub mod exit {
+    /// The two sides are equal, or the command did what it was asked.
+    pub const OK: u8 = 0;
+    /// The command ran and found differences (or refused to proceed because of them).
+    pub const DIFFERENT: u8 = 1;
+    /// The command could not run: bad input, no server, a failing migration.
+    pub const ERROR: u8 = 2;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    version,
+    about = "Consolidate the Attune migration history safely, and prove it stays equivalent",
+    after_help = "Exit status: 0 equal or done, 1 differences found, 2 could not run."
+)]
+struct Cli {
+    /// Repository root holding migrations/ and migrations.old/ [default: this workspace]
+    #[arg(long, global = true, value_name = "DIR", env = "XTASK_ROOT")]
+    root: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Verify(cmd::verify::Verify),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let root = cli.root.unwrap_or_else(workspace_root);
+    let result = match cli.command {
+        Command::Verify(verify) => verify.run(&root),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            ui::print_error(&err);
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+/// The directory holding the workspace's Cargo.toml, wherever cargo was started from.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map_or(manifest_dir.clone(), PathBuf::from)
+}

@@ -47,3 +47,8 @@ impl MigrationChain {
         todo!("migrations: apply")
     }
 }
+impl std::fmt::Display for ChainNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}

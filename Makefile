@@ -1,0 +1,24 @@
+# The short commands a person types. Each target installs what it needs first.
+.PHONY: setup verify test lint
+
+CARGO ?= cargo
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# PostgreSQL's server binaries (initdb, pg_ctl) for the throwaway scratch cluster.
+setup:
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "PostgreSQL server binaries: found"; \
+	else \
+		echo "Installing PostgreSQL (Debian/Ubuntu)"; \
+		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; \
+	fi
+
+verify: setup
+	$(CARGO) xtask verify
+
+test: setup
+	$(CARGO) test --workspace
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings

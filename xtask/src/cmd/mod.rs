@@ -1,0 +1,3 @@
+//! One module per command; each strings together the steps of the other modules.
+
+pub mod verify;

@@ -1,0 +1,40 @@
+//! `xtask.toml` at the repository root: settings a team shares instead of repeating flags.
+//!
+//! ```toml
+//! prelude = "prelude.sql"                              # roles and schemas the migrations assume
+//! accepted-differences = "accepted-differences.toml"   # reviewed, intended differences
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+pub const FILE_NAME: &str = "xtask.toml";
+
+/// Where `verify` looks for accepted differences when nothing says otherwise.
+pub const DEFAULT_ACCEPTED: &str = "accepted-differences.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    pub prelude: Option<PathBuf>,
+    pub accepted_differences: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads `xtask.toml` from `root`; paths in it are made relative to `root`.
+    pub fn load(root: &Path) -> anyhow::Result<Config> {
+        let path = root.join(FILE_NAME);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let mut config: Config = toml::from_str(&text)
+            .with_context(|| format!("{}: invalid settings", path.display()))?;
+        config.prelude = config.prelude.map(|p| root.join(p));
+        config.accepted_differences = config.accepted_differences.map(|p| root.join(p));
+        Ok(config)
+    }
+}

@@ -1,0 +1,277 @@
+//! The report of a comparison, for people (one-screen summary, then the differences grouped
+//! by table) and for machines (JSON with the same content).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::comparison::{Comparison, Timings};
+use crate::migrations::MigrationChain;
+use crate::schema::accepted::{AcceptedDifference, AcceptedDifferences};
+use crate::schema::diff::{Change, Difference};
+use crate::schema::fingerprint::Fingerprint;
+use crate::schema::model::{ObjectKind, Schema};
+use crate::ui;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Serialize)]
+pub struct Report<'a> {
+    /// True when nothing fails: no difference left once notes and accepted ones are set
+    /// aside, and no stale accepted entry.
+    pub equal: bool,
+    pub old: SideReport<'a>,
+    pub new: SideReport<'a>,
+    pub differences: Vec<&'a Difference>,
+    pub notes: Vec<&'a Difference>,
+    pub accepted: Vec<Accepted<'a>>,
+    /// Accepted-differences entries that matched nothing: stale, and an error.
+    pub unmatched_accepted: Vec<&'a AcceptedDifference>,
+    pub timings: &'a Timings,
+}
+
+#[derive(Serialize)]
+pub struct SideReport<'a> {
+    pub dir: &'a Path,
+    pub migrations: usize,
+    pub fingerprint: &'a Fingerprint,
+    pub objects: BTreeMap<ObjectKind, usize>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct Accepted<'a> {
+    #[serde(flatten)]
+    pub difference: &'a Difference,
+    pub reason: &'a str,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(
+        comparison: &'a Comparison,
+        chains: (&'a MigrationChain, &'a MigrationChain),
+        accepted: &'a AcceptedDifferences,
+        strict_column_order: bool,
+    ) -> Report<'a> {
+        let applied = accepted.apply(comparison.diff.failures(strict_column_order));
+        let notes = comparison
+            .diff
+            .differences
+            .iter()
+            .filter(|d| !strict_column_order && d.is_column_order())
+            .collect();
+        Report {
+            equal: applied.remaining.is_empty() && applied.unmatched.is_empty(),
+            old: SideReport::new(
+                chains.0,
+                &comparison.old.schema,
+                &comparison.old.fingerprint,
+            ),
+            new: SideReport::new(
+                chains.1,
+                &comparison.new.schema,
+                &comparison.new.fingerprint,
+            ),
+            differences: applied.remaining,
+            notes,
+            accepted: applied
+                .accepted
+                .into_iter()
+                .map(|(difference, entry)| Accepted {
+                    difference,
+                    reason: &entry.reason,
+                })
+                .collect(),
+            unmatched_accepted: applied.unmatched,
+            timings: &comparison.timings,
+        }
+    }
+
+    pub fn print(&self, format: Format) -> std::io::Result<()> {
+        let mut out = anstream::stdout().lock();
+        match format {
+            Format::Json => {
+                serde_json::to_writer_pretty(&mut out, self)?;
+                writeln!(out)
+            }
+            Format::Human => self.write_human(&mut out),
+        }
+    }
+
+    fn write_human(&self, out: &mut impl Write) -> std::io::Result<()> {
+        use ui::{ERROR, GOOD, HEADING};
+        for (label, side) in [("old", &self.old), ("new", &self.new)] {
+            writeln!(
+                out,
+                "{HEADING}{label}{HEADING:#}  {}  {} migrations  {}",
+                side.dir.display(),
+                side.migrations,
+                side.fingerprint
+            )?;
+        }
+        writeln!(out, "PostgreSQL {}", self.old.fingerprint.server_version)?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{HEADING}{:<18} {:>6} {:>6}{HEADING:#}",
+            "objects", "old", "new"
+        )?;
+        for kind in ObjectKind::ALL {
+            let (o, n) = (self.old.objects[&kind], self.new.objects[&kind]);
+            if o + n > 0 {
+                writeln!(out, "{:<18} {o:>6} {n:>6}", kind.label())?;
+            }
+        }
+        let phases: Vec<String> = self
+            .timings
+            .phases()
+            .iter()
+            .map(|(name, d)| format!("{name} {}", ui::seconds(*d)))
+            .collect();
+        writeln!(
+            out,
+            "time  {}  total {}",
+            phases.join("  "),
+            ui::seconds(self.timings.total)
+        )?;
+
+        write_grouped(out, "differences", &self.differences)?;
+        write_grouped(out, "notes", &self.notes)?;
+        if !self.accepted.is_empty() {
+            writeln!(out, "\n{HEADING}accepted{HEADING:#}")?;
+            for accepted in &self.accepted {
+                writeln!(out, "  {}  ({})", accepted.difference, accepted.reason)?;
+            }
+        }
+        if !self.unmatched_accepted.is_empty() {
+            writeln!(
+                out,
+                "\n{HEADING}accepted differences that match nothing{HEADING:#} (remove them)"
+            )?;
+            for entry in &self.unmatched_accepted {
+                writeln!(out, "  {}: {}", entry.object, entry.change)?;
+            }
+        }
+
+        writeln!(out)?;
+        let mut extras = Vec::new();
+        if !self.notes.is_empty() {
+            extras.push(format!("{} notes", self.notes.len()));
+        }
+        if !self.accepted.is_empty() {
+            extras.push(format!("{} accepted", self.accepted.len()));
+        }
+        let extras = if extras.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", extras.join(", "))
+        };
+        if self.equal {
+            writeln!(
+                out,
+                "{GOOD}equal{GOOD:#}: both sets build the same schema{extras}"
+            )
+        } else {
+            let mut problems = vec![format!("{} differences", self.differences.len())];
+            if !self.unmatched_accepted.is_empty() {
+                problems.push(format!(
+                    "{} stale accepted entries",
+                    self.unmatched_accepted.len()
+                ));
+            }
+            writeln!(
+                out,
+                "{ERROR}different{ERROR:#}: {}{extras}",
+                problems.join(", ")
+            )
+        }
+    }
+}
+
+impl<'a> SideReport<'a> {
+    fn new(chain: &'a MigrationChain, schema: &Schema, fingerprint: &'a Fingerprint) -> Self {
+        SideReport {
+            dir: &chain.dir,
+            migrations: chain.migrations.len(),
+            fingerprint,
+            objects: schema.counts().into_iter().collect(),
+            warnings: chain.notes.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+/// Writes differences under a heading per table, free-standing objects last.
+fn write_grouped(
+    out: &mut impl Write,
+    heading: &str,
+    differences: &[&Difference],
+) -> std::io::Result<()> {
+    use ui::HEADING;
+    if differences.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\n{HEADING}{heading}{HEADING:#}")?;
+    let mut groups: BTreeMap<Option<&str>, Vec<&Difference>> = BTreeMap::new();
+    for d in differences {
+        groups.entry(d.table.as_deref()).or_default().push(d);
+    }
+    let (tables, free): (Vec<_>, Vec<_>) = groups.into_iter().partition(|(t, _)| t.is_some());
+    for (table, items) in tables.into_iter().chain(free) {
+        match table {
+            Some(table) => writeln!(out, "  {HEADING}table {table}{HEADING:#}")?,
+            None => writeln!(out, "  {HEADING}other objects{HEADING:#}")?,
+        }
+        for d in items {
+            writeln!(out, "    {d}")?;
+            write_change(out, &d.change)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_change(out: &mut impl Write, change: &Change) -> std::io::Result<()> {
+    use ui::{NEW, OLD};
+    match change {
+        Change::OnlyIn { dependents, .. } if !dependents.is_empty() => {
+            let names: Vec<String> = dependents.iter().map(ToString::to_string).collect();
+            writeln!(out, "      with {}", names.join(", "))
+        }
+        Change::OnlyIn { .. } => Ok(()),
+        Change::Property { old, new, .. } => {
+            let (old, new) = (old.as_deref().unwrap_or(""), new.as_deref().unwrap_or(""));
+            if old.contains('\n') || new.contains('\n') {
+                let diff = similar::TextDiff::from_lines(old, new);
+                for change in diff.iter_all_changes() {
+                    let line = change.value().trim_end_matches('\n');
+                    match change.tag() {
+                        similar::ChangeTag::Delete => writeln!(out, "      {OLD}- {line}{OLD:#}")?,
+                        similar::ChangeTag::Insert => writeln!(out, "      {NEW}+ {line}{NEW:#}")?,
+                        similar::ChangeTag::Equal => {}
+                    }
+                }
+                Ok(())
+            } else {
+                writeln!(out, "      {OLD}old: {}{OLD:#}", shown(old))?;
+                writeln!(out, "      {NEW}new: {}{NEW:#}", shown(new))
+            }
+        }
+        Change::ColumnOrder { old, new } => {
+            writeln!(out, "      {OLD}old: {}{OLD:#}", old.join(", "))?;
+            writeln!(out, "      {NEW}new: {}{NEW:#}", new.join(", "))
+        }
+    }
+}
+
+fn shown(value: &str) -> &str {
+    if value.is_empty() {
+        "(none)"
+    } else {
+        value
+    }
+}

@@ -1,0 +1,320 @@
+//! Comparing two schema models: a typed difference for each object that is missing on one
+//! side or differs, and a note for each table whose columns are in another order.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::model::{ObjectId, ObjectKind, Schema};
+
+/// One of the two databases being compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Old,
+    New,
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Side::Old => "old",
+            Side::New => "new",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// The object exists on one side only. Objects of a table that is itself missing are
+    /// folded into the table's difference rather than reported one by one.
+    OnlyIn {
+        side: Side,
+        dependents: Vec<ObjectId>,
+    },
+    /// A property differs; `None` means the property is absent on that side.
+    Property {
+        property: String,
+        old: Option<String>,
+        new: Option<String>,
+    },
+    /// The same columns in another physical order.
+    ColumnOrder { old: Vec<String>, new: Vec<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    pub object: ObjectId,
+    /// The table the object belongs to, for grouping.
+    pub table: Option<String>,
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+impl Difference {
+    /// Column order alone does not make two schemas different unless asked for.
+    pub fn is_column_order(&self) -> bool {
+        matches!(self.change, Change::ColumnOrder { .. })
+    }
+
+    /// What changed, in the words an accepted-differences entry uses: `only in old`,
+    /// `default differs`, `column order differs`.
+    pub fn summary(&self) -> String {
+        match &self.change {
+            Change::OnlyIn { side, .. } => format!("only in {side}"),
+            Change::Property { property, .. } => format!("{property} differs"),
+            Change::ColumnOrder { .. } => "column order differs".to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.object, self.summary())
+    }
+}
+
+/// Every difference between two schemas, in a stable order: by table, then by object.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SchemaDiff {
+    pub differences: Vec<Difference>,
+}
+
+impl SchemaDiff {
+    pub fn compare(old: &Schema, new: &Schema) -> SchemaDiff {
+        let mut differences = Vec::new();
+        let ids: BTreeSet<&ObjectId> = old.objects.keys().chain(new.objects.keys()).collect();
+        let missing_tables = |side: Side| -> BTreeSet<&str> {
+            let (here, there) = match side {
+                Side::Old => (old, new),
+                Side::New => (new, old),
+            };
+            here.objects
+                .values()
+                .filter(|o| is_relation(o.id.kind) && !there.objects.contains_key(&o.id))
+                .map(|o| o.id.name.as_str())
+                .collect()
+        };
+        let only_in_old = missing_tables(Side::Old);
+        let only_in_new = missing_tables(Side::New);
+
+        for id in ids {
+            match (old.objects.get(id), new.objects.get(id)) {
+                (Some(o), Some(n)) => {
+                    let keys: BTreeSet<&String> =
+                        o.properties.keys().chain(n.properties.keys()).collect();
+                    for key in keys {
+                        let (a, b) = (o.properties.get(key), n.properties.get(key));
+                        if a != b {
+                            differences.push(Difference {
+                                object: id.clone(),
+                                table: o.table.clone(),
+                                change: Change::Property {
+                                    property: key.clone(),
+                                    old: a.cloned(),
+                                    new: b.cloned(),
+                                },
+                            });
+                        }
+                    }
+                }
+                (Some(object), None) | (None, Some(object)) => {
+                    let side = if old.objects.contains_key(id) {
+                        Side::Old
+                    } else {
+                        Side::New
+                    };
+                    let missing = if side == Side::Old {
+                        &only_in_old
+                    } else {
+                        &only_in_new
+                    };
+                    let folded = !is_relation(id.kind)
+                        && object
+                            .table
+                            .as_deref()
+                            .is_some_and(|table| missing.contains(table));
+                    if !folded {
+                        differences.push(Difference {
+                            object: id.clone(),
+                            table: object.table.clone(),
+                            change: Change::OnlyIn {
+                                side,
+                                dependents: Vec::new(),
+                            },
+                        });
+                    }
+                }
+                (None, None) => unreachable!("id comes from one of the two maps"),
+            }
+        }
+        fold_dependents(&mut differences, old, new);
+
+        for (table, old_columns) in &old.column_order {
+            let Some(new_columns) = new.column_order.get(table) else {
+                continue;
+            };
+            if old_columns != new_columns && same_set(old_columns, new_columns) {
+                let kind = old
+                    .objects
+                    .values()
+                    .find(|o| is_relation(o.id.kind) && &o.id.name == table)
+                    .map_or(ObjectKind::Table, |o| o.id.kind);
+                differences.push(Difference {
+                    object: ObjectId {
+                        kind,
+                        name: table.clone(),
+                    },
+                    table: Some(table.clone()),
+                    change: Change::ColumnOrder {
+                        old: old_columns.clone(),
+                        new: new_columns.clone(),
+                    },
+                });
+            }
+        }
+
+        differences.sort_by(|a, b| (&a.table, &a.object).cmp(&(&b.table, &b.object)));
+        SchemaDiff { differences }
+    }
+
+    /// The differences that make the schemas unequal, given whether column order counts.
+    pub fn failures(&self, strict_column_order: bool) -> impl Iterator<Item = &Difference> {
+        self.differences
+            .iter()
+            .filter(move |d| strict_column_order || !d.is_column_order())
+    }
+}
+
+fn is_relation(kind: ObjectKind) -> bool {
+    matches!(
+        kind,
+        ObjectKind::Table | ObjectKind::View | ObjectKind::MaterializedView
+    )
+}
+
+fn same_set(a: &[String], b: &[String]) -> bool {
+    let a: BTreeSet<&String> = a.iter().collect();
+    let b: BTreeSet<&String> = b.iter().collect();
+    a == b
+}
+
+/// Lists under each missing table the objects that went with it.
+fn fold_dependents(differences: &mut [Difference], old: &Schema, new: &Schema) {
+    for difference in differences.iter_mut() {
+        let Change::OnlyIn { side, dependents } = &mut difference.change else {
+            continue;
+        };
+        if !is_relation(difference.object.kind) {
+            continue;
+        }
+        let schema = match side {
+            Side::Old => old,
+            Side::New => new,
+        };
+        dependents.extend(
+            schema
+                .objects
+                .values()
+                .filter(|o| {
+                    o.id != difference.object
+                        && o.table.as_deref() == Some(difference.object.name.as_str())
+                })
+                .map(|o| o.id.clone()),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::model::SchemaObject;
+
+    fn object(
+        kind: ObjectKind,
+        name: &str,
+        table: Option<&str>,
+        props: &[(&str, &str)],
+    ) -> SchemaObject {
+        let mut o = SchemaObject::new(kind, name, table.map(str::to_owned));
+        for (k, v) in props {
+            o.set(k, Some(*v));
+        }
+        o
+    }
+
+    fn schema(objects: Vec<SchemaObject>) -> Schema {
+        let mut s = Schema::default();
+        for o in objects {
+            s.insert(o);
+        }
+        s
+    }
+
+    #[test]
+    fn equal_schemas_have_no_difference() {
+        let a = schema(vec![object(ObjectKind::Table, "pack", Some("pack"), &[])]);
+        assert!(SchemaDiff::compare(&a, &a.clone()).differences.is_empty());
+    }
+
+    #[test]
+    fn a_changed_property_names_object_and_both_values() {
+        let a = schema(vec![object(
+            ObjectKind::Column,
+            "pack.label",
+            Some("pack"),
+            &[("type", "text"), ("default", "'x'::text")],
+        )]);
+        let b = schema(vec![object(
+            ObjectKind::Column,
+            "pack.label",
+            Some("pack"),
+            &[("type", "text")],
+        )]);
+        let diff = SchemaDiff::compare(&a, &b);
+        assert_eq!(diff.differences.len(), 1);
+        let d = &diff.differences[0];
+        assert_eq!(d.to_string(), "column pack.label: default differs");
+        assert_eq!(
+            d.change,
+            Change::Property {
+                property: "default".into(),
+                old: Some("'x'::text".into()),
+                new: None
+            }
+        );
+    }
+
+    #[test]
+    fn objects_of_a_missing_table_fold_into_it() {
+        let a = schema(vec![
+            object(ObjectKind::Table, "wte", Some("wte"), &[]),
+            object(ObjectKind::Column, "wte.id", Some("wte"), &[]),
+            object(ObjectKind::Index, "idx_wte", Some("wte"), &[]),
+        ]);
+        let diff = SchemaDiff::compare(&a, &Schema::default());
+        assert_eq!(diff.differences.len(), 1);
+        let Change::OnlyIn { side, dependents } = &diff.differences[0].change else {
+            panic!("expected only-in, got {:?}", diff.differences[0]);
+        };
+        assert_eq!(*side, Side::Old);
+        assert_eq!(dependents.len(), 2);
+    }
+
+    #[test]
+    fn column_order_is_a_note_unless_strict() {
+        let mut a = schema(vec![object(ObjectKind::Table, "t", Some("t"), &[])]);
+        let mut b = a.clone();
+        a.column_order
+            .insert("t".into(), vec!["id".into(), "x".into()]);
+        b.column_order
+            .insert("t".into(), vec!["x".into(), "id".into()]);
+        let diff = SchemaDiff::compare(&a, &b);
+        assert_eq!(diff.differences.len(), 1);
+        assert!(diff.differences[0].is_column_order());
+        assert_eq!(diff.failures(false).count(), 0);
+        assert_eq!(diff.failures(true).count(), 1);
+    }
+}

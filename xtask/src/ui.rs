@@ -1,0 +1,73 @@
+//! What a person sees: errors with their causes, progress on a terminal, styles that
+//! honour `NO_COLOR` and non-terminal output (through `anstream`).
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use anstyle::{AnsiColor, Style};
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub const ERROR: Style = Style::new()
+    .bold()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+pub const WARNING: Style = Style::new()
+    .bold()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow)));
+pub const GOOD: Style = Style::new()
+    .bold()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
+pub const HEADING: Style = Style::new().bold();
+pub const OLD: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+pub const NEW: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
+
+/// Prints an error once, at the top, with its whole cause chain: a cause may span several
+/// lines (a migration failure shows the SQL it points at).
+pub fn print_error(err: &anyhow::Error) {
+    let mut out = anstream::stderr();
+    let _ = writeln!(out, "{ERROR}error{ERROR:#}: {err}");
+    for cause in err.chain().skip(1) {
+        let _ = writeln!(out, "  {HEADING}caused by{HEADING:#}: {cause}");
+    }
+}
+
+pub fn print_warning(message: impl std::fmt::Display) {
+    let _ = writeln!(anstream::stderr(), "{WARNING}warning{WARNING:#}: {message}");
+}
+
+/// A spinner naming the current phase; hidden when stderr is not a terminal or when asked
+/// to be quiet, so logs and pipes get no control characters.
+pub struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Progress {
+        let bar = if quiet || !std::io::stderr().is_terminal() {
+            ProgressBar::hidden()
+        } else {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                    .expect("static template is valid"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        };
+        Progress { bar }
+    }
+
+    pub fn phase(&self, message: impl Into<std::borrow::Cow<'static, str>>) {
+        self.bar.set_message(message);
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Seconds with two decimals: phases here take tens of milliseconds to seconds.
+pub fn seconds(duration: Duration) -> String {
+    format!("{:.2}s", duration.as_secs_f64())
+}

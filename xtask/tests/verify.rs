@@ -1,0 +1,496 @@
+//! End-to-end tests of `cargo xtask verify`: the real binary, real PostgreSQL (a throwaway
+//! cluster per run), migration directories written for each case.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// A pair of migration directories in a temporary directory.
+struct Pair {
+    dir: tempfile::TempDir,
+}
+
+impl Pair {
+    /// Both sides run `common` first, then their own SQL.
+    fn new(common: &str, old: &str, new: &str) -> Pair {
+        let pair = Pair::empty();
+        pair.write("old", "0001_common.sql", common);
+        pair.write("new", "0001_common.sql", common);
+        pair.write("old", "0002_change.sql", old);
+        pair.write("new", "0002_change.sql", new);
+        pair
+    }
+
+    fn empty() -> Pair {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("old")).unwrap();
+        std::fs::create_dir(dir.path().join("new")).unwrap();
+        Pair { dir }
+    }
+
+    fn write(&self, side: &str, name: &str, sql: &str) -> PathBuf {
+        let path = self.dir.path().join(side).join(name);
+        std::fs::write(&path, sql).unwrap();
+        path
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn verify(&self, extra: &[&str]) -> assert_cmd::assert::Assert {
+        let mut cmd = xtask();
+        cmd.arg("verify")
+            .arg("--root")
+            .arg(self.dir.path())
+            .arg("--old")
+            .arg(self.path("old"))
+            .arg("--new")
+            .arg(self.path("new"))
+            .args(extra);
+        cmd.assert()
+    }
+
+    /// Runs verify with JSON output and returns the exit code and the report.
+    fn report(&self, extra: &[&str]) -> (i32, Value) {
+        let mut args = vec!["--format", "json", "--quiet"];
+        args.extend_from_slice(extra);
+        let output = self.verify(&args).get_output().clone();
+        let code = output.status.code().unwrap();
+        let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+            panic!(
+                "no JSON report ({err}); exit {code}\nstdout:\n{}\nstderr:\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        (code, report)
+    }
+}
+
+fn xtask() -> Command {
+    let mut cmd = Command::cargo_bin("xtask").unwrap();
+    cmd.env_remove("DATABASE_URL").env("NO_COLOR", "1");
+    cmd
+}
+
+/// `kind name` of every failing difference in a report.
+fn named(report: &Value) -> Vec<String> {
+    report["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}",
+                d["object"]["kind"].as_str().unwrap(),
+                d["object"]["name"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// Asserts that the two sides differ, and that the difference names `expected`
+/// (`kind name`, as in the JSON report) and nothing unrelated.
+fn assert_reported(common: &str, old: &str, new: &str, expected: &str) {
+    assert_reported_with(&Pair::new(common, old, new), &[], expected);
+}
+
+fn assert_reported_with(pair: &Pair, extra: &[&str], expected: &str) {
+    let (code, report) = pair.report(extra);
+    let names = named(&report);
+    assert_eq!(
+        code, 1,
+        "expected a difference naming {expected}, got {names:?}"
+    );
+    assert!(
+        !names.is_empty() && names.iter().all(|n| n == expected),
+        "expected only {expected}, got {names:?}"
+    );
+    assert_eq!(report["equal"], Value::Bool(false));
+}
+
+fn assert_equal(old: &str, new: &str) {
+    let (code, report) = Pair::new("", old, new).report(&[]);
+    assert_eq!(code, 0, "expected equal, got {:?}", named(&report));
+    assert_eq!(
+        report["old"]["fingerprint"]["sha256"], report["new"]["fingerprint"]["sha256"],
+        "equal schemas must have equal fingerprints"
+    );
+}
+
+const TABLE: &str =
+    "CREATE TABLE pack (id BIGSERIAL PRIMARY KEY, ref TEXT NOT NULL, label TEXT, n INTEGER);\n";
+
+#[test]
+fn a_default_is_compared() {
+    assert_reported(
+        TABLE,
+        "ALTER TABLE pack ALTER COLUMN label SET DEFAULT 'a';",
+        "ALTER TABLE pack ALTER COLUMN label SET DEFAULT 'b';",
+        "column pack.label",
+    );
+}
+
+#[test]
+fn a_nullability_is_compared() {
+    assert_reported(
+        TABLE,
+        "",
+        "ALTER TABLE pack ALTER COLUMN label SET NOT NULL;",
+        "column pack.label",
+    );
+}
+
+#[test]
+fn an_index_predicate_is_compared() {
+    assert_reported(
+        TABLE,
+        "CREATE INDEX idx_pack_label ON pack (label) WHERE n > 0;",
+        "CREATE INDEX idx_pack_label ON pack (label) WHERE n > 1;",
+        "index idx_pack_label",
+    );
+}
+
+#[test]
+fn an_index_column_order_is_compared() {
+    assert_reported(
+        TABLE,
+        "CREATE INDEX idx_pack_ref_label ON pack (ref, label);",
+        "CREATE INDEX idx_pack_ref_label ON pack (label, ref);",
+        "index idx_pack_ref_label",
+    );
+}
+
+#[test]
+fn an_enum_label_order_is_compared() {
+    assert_reported(
+        "",
+        "CREATE TYPE status AS ENUM ('requested', 'running', 'done');",
+        "CREATE TYPE status AS ENUM ('requested', 'done', 'running');",
+        "enum status",
+    );
+}
+
+#[test]
+fn a_check_expression_is_compared() {
+    assert_reported(
+        TABLE,
+        "ALTER TABLE pack ADD CONSTRAINT pack_n_check CHECK (n > 0);",
+        "ALTER TABLE pack ADD CONSTRAINT pack_n_check CHECK (n >= 0);",
+        "constraint pack.pack_n_check",
+    );
+}
+
+#[test]
+fn a_constraint_deferrability_is_compared() {
+    assert_reported(
+        TABLE,
+        "ALTER TABLE pack ADD CONSTRAINT pack_ref_key UNIQUE (ref);",
+        "ALTER TABLE pack ADD CONSTRAINT pack_ref_key UNIQUE (ref) DEFERRABLE INITIALLY DEFERRED;",
+        "constraint pack.pack_ref_key",
+    );
+}
+
+#[test]
+fn a_foreign_key_action_is_compared() {
+    let common = format!("{TABLE}CREATE TABLE action (id BIGSERIAL PRIMARY KEY, pack BIGINT);\n");
+    assert_reported(
+        &common,
+        "ALTER TABLE action ADD CONSTRAINT action_pack_fkey FOREIGN KEY (pack) REFERENCES pack(id) ON DELETE CASCADE;",
+        "ALTER TABLE action ADD CONSTRAINT action_pack_fkey FOREIGN KEY (pack) REFERENCES pack(id) ON DELETE SET NULL;",
+        "constraint action.action_pack_fkey",
+    );
+}
+
+#[test]
+fn a_sequence_increment_is_compared() {
+    assert_reported(
+        "",
+        "CREATE SEQUENCE ticket_seq INCREMENT BY 1;",
+        "CREATE SEQUENCE ticket_seq INCREMENT BY 10;",
+        "sequence ticket_seq",
+    );
+}
+
+const FUNCTION: &str = "CREATE FUNCTION add_one(i integer) RETURNS integer LANGUAGE sql";
+
+#[test]
+fn a_function_body_is_compared() {
+    assert_reported(
+        "",
+        &format!("{FUNCTION} AS $$ SELECT i + 1 $$;"),
+        &format!("{FUNCTION} AS $$ SELECT i + 2 $$;"),
+        "function add_one(i integer)",
+    );
+}
+
+#[test]
+fn a_function_volatility_is_compared() {
+    assert_reported(
+        "",
+        &format!("{FUNCTION} VOLATILE AS $$ SELECT i + 1 $$;"),
+        &format!("{FUNCTION} IMMUTABLE AS $$ SELECT i + 1 $$;"),
+        "function add_one(i integer)",
+    );
+}
+
+#[test]
+fn a_function_set_option_is_compared() {
+    assert_reported(
+        "",
+        &format!("{FUNCTION} AS $$ SELECT i + 1 $$;"),
+        &format!("{FUNCTION} SET search_path = public AS $$ SELECT i + 1 $$;"),
+        "function add_one(i integer)",
+    );
+}
+
+#[test]
+fn a_trigger_timing_is_compared() {
+    let common = format!(
+        "{TABLE}CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\n"
+    );
+    assert_reported(
+        &common,
+        "CREATE TRIGGER pack_touch BEFORE UPDATE ON pack FOR EACH ROW EXECUTE FUNCTION touch();",
+        "CREATE TRIGGER pack_touch AFTER UPDATE ON pack FOR EACH ROW EXECUTE FUNCTION touch();",
+        "trigger pack.pack_touch",
+    );
+}
+
+#[test]
+fn a_view_definition_is_compared() {
+    assert_reported(
+        TABLE,
+        "CREATE VIEW pack_refs AS SELECT ref FROM pack WHERE n > 0;",
+        "CREATE VIEW pack_refs AS SELECT ref FROM pack WHERE n > 1;",
+        "view pack_refs",
+    );
+}
+
+#[test]
+fn a_policy_is_compared() {
+    let common = format!("{TABLE}ALTER TABLE pack ENABLE ROW LEVEL SECURITY;\n");
+    assert_reported(
+        &common,
+        "CREATE POLICY pack_visible ON pack USING (n > 0);",
+        "CREATE POLICY pack_visible ON pack USING (n > 1);",
+        "policy pack.pack_visible",
+    );
+}
+
+#[test]
+fn a_comment_is_compared() {
+    assert_reported(
+        TABLE,
+        "COMMENT ON COLUMN pack.ref IS 'Unique reference';",
+        "COMMENT ON COLUMN pack.ref IS 'Unique reference, pack.name';",
+        "column pack.ref",
+    );
+}
+
+#[test]
+fn a_grant_is_compared_with_roles_from_the_prelude() {
+    let pair = Pair::new(
+        TABLE,
+        "GRANT SELECT ON pack TO attune_reader;",
+        "GRANT SELECT, UPDATE ON pack TO attune_reader;",
+    );
+    let prelude = pair.dir.path().join("prelude.sql");
+    std::fs::write(&prelude, "CREATE ROLE attune_reader;").unwrap();
+    assert_reported_with(
+        &pair,
+        &["--prelude", prelude.to_str().unwrap()],
+        "table pack",
+    );
+}
+
+#[test]
+fn an_extension_is_compared() {
+    assert_reported("", "CREATE EXTENSION pgcrypto;", "", "extension pgcrypto");
+}
+
+#[test]
+fn a_column_added_then_dropped_leaves_no_trace() {
+    assert_equal(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, gone TEXT, kept TEXT);\nALTER TABLE t DROP COLUMN gone;",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, kept TEXT);",
+    );
+}
+
+#[test]
+fn an_inline_and_an_altered_constraint_are_equal() {
+    assert_equal(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER CONSTRAINT t_n_check CHECK (n > 0));",
+        "CREATE TABLE t (id INTEGER, n INTEGER);\nALTER TABLE t ADD PRIMARY KEY (id);\nALTER TABLE t ADD CONSTRAINT t_n_check CHECK (n > 0);",
+    );
+}
+
+#[test]
+fn int_and_integer_are_equal() {
+    assert_equal(
+        "CREATE TABLE t (n int, m int4);",
+        "CREATE TABLE t (n integer, m integer);",
+    );
+}
+
+#[test]
+fn creation_order_does_not_matter() {
+    assert_equal(
+        "CREATE TABLE a (id INTEGER PRIMARY KEY);\nCREATE TABLE b (id INTEGER PRIMARY KEY, a INTEGER REFERENCES a(id));\nCREATE INDEX idx_b_a ON b (a);\nCREATE TYPE s AS ENUM ('x', 'y');",
+        "CREATE TYPE s AS ENUM ('x', 'y');\nCREATE TABLE a (id INTEGER PRIMARY KEY);\nCREATE TABLE b (id INTEGER PRIMARY KEY, a INTEGER);\nCREATE INDEX idx_b_a ON b (a);\nALTER TABLE b ADD CONSTRAINT b_a_fkey FOREIGN KEY (a) REFERENCES a(id);",
+    );
+}
+
+#[test]
+fn a_table_created_and_dropped_leaves_no_trace() {
+    assert_equal(
+        "CREATE TABLE t (id INTEGER);\nCREATE TABLE scratch (id SERIAL PRIMARY KEY, note TEXT);\nCREATE INDEX idx_scratch_note ON scratch (note);\nDROP TABLE scratch;",
+        "CREATE TABLE t (id INTEGER);",
+    );
+}
+
+#[test]
+fn column_order_is_a_note_unless_strict() {
+    let pair = Pair::new(
+        "",
+        "CREATE TABLE t (id INTEGER, a TEXT);\nALTER TABLE t ADD COLUMN b TEXT;",
+        "CREATE TABLE t (id INTEGER, b TEXT, a TEXT);",
+    );
+    let (code, report) = pair.report(&[]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["notes"][0]["change"], "column_order");
+    let (code, report) = pair.report(&["--strict-column-order"]);
+    assert_eq!(code, 1);
+    assert_eq!(named(&report), ["table t"]);
+}
+
+#[test]
+fn accepted_differences_pass_and_stale_entries_fail() {
+    let pair = Pair::new(TABLE, "ALTER TABLE pack ADD COLUMN legacy TEXT;", "");
+    let accepted = pair.path("accepted.toml");
+    std::fs::write(
+        &accepted,
+        "[[difference]]\nobject = \"column pack.legacy\"\nchange = \"only in old\"\nreason = \"dropped on purpose\"\n",
+    )
+    .unwrap();
+    let (code, report) = pair.report(&["--accepted", accepted.to_str().unwrap()]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["accepted"][0]["reason"], "dropped on purpose");
+
+    std::fs::write(
+        &accepted,
+        "[[difference]]\nobject = \"column pack.other\"\nchange = \"only in old\"\nreason = \"stale\"\n",
+    )
+    .unwrap();
+    let (code, report) = pair.report(&["--accepted", accepted.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        report["unmatched_accepted"][0]["object"],
+        "column pack.other"
+    );
+}
+
+#[test]
+fn human_report_groups_differences_by_table_and_shows_both_values() {
+    let pair = Pair::new(
+        TABLE,
+        "ALTER TABLE pack ALTER COLUMN label SET DEFAULT 'a';",
+        "ALTER TABLE pack ALTER COLUMN label SET DEFAULT 'b';",
+    );
+    let output = pair
+        .verify(&["--quiet"])
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(output).unwrap();
+    assert!(text.contains("table pack"), "{text}");
+    assert!(
+        text.contains("column pack.label: default differs"),
+        "{text}"
+    );
+    assert!(
+        text.contains("old: 'a'::text") && text.contains("new: 'b'::text"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fingerprint") || text.contains("sha256:"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_failing_migration_names_file_line_and_column() {
+    let pair = Pair::new(
+        TABLE,
+        "SELECT 1;\n\nCREATE TABLE broken (id INTEGER REFERENCES nowhere(id));\n",
+        "",
+    );
+    let assert = pair.verify(&["--quiet"]).code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("0002_change.sql:3:"), "{stderr}");
+    assert!(stderr.contains("nowhere"), "{stderr}");
+}
+
+#[test]
+fn a_missing_role_points_at_the_prelude() {
+    let pair = Pair::new(TABLE, "GRANT SELECT ON pack TO nobody_here;", "");
+    let assert = pair.verify(&["--quiet"]).code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("--prelude"), "{stderr}");
+}
+
+#[test]
+fn bad_directories_are_refused_before_any_server_starts() {
+    let pair = Pair::empty();
+    pair.write("old", "0001_a.sql", "SELECT 1;");
+    pair.write("new", "x1_a.sql", "SELECT 1;");
+    let stderr = pair.verify(&[]).code(2).get_output().stderr.clone();
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert!(stderr.contains("x1_a.sql"), "{stderr}");
+
+    std::fs::remove_file(pair.path("new/x1_a.sql")).unwrap();
+    let stderr = pair.verify(&[]).code(2).get_output().stderr.clone();
+    assert!(String::from_utf8_lossy(&stderr).contains("new"));
+
+    pair.write("new", "0001_a.sql", "SELECT 1;");
+    pair.write("new", "0001_b.sql", "SELECT 1;");
+    let stderr = pair.verify(&[]).code(2).get_output().stderr.clone();
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert!(
+        stderr.contains("0001_a.sql") && stderr.contains("0001_b.sql"),
+        "{stderr}"
+    );
+
+    let missing = xtask()
+        .args(["verify", "--old", "/nonexistent/old", "--new"])
+        .arg(pair.path("new"))
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&missing.get_output().stderr).contains("/nonexistent/old"));
+}
+
+fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn the_repository_history_and_consolidated_set_build_the_same_schema() {
+    let (code, report) = {
+        let output = xtask()
+            .args(["verify", "--format", "json", "--quiet", "--root"])
+            .arg(repository_root())
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stderr)));
+        (output.status.code().unwrap(), report)
+    };
+    assert_eq!(code, 0, "{:?}", named(&report));
+    assert!(report["old"]["objects"]["table"].as_u64().unwrap() >= 15);
+}
