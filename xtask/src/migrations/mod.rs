@@ -1,9 +1,12 @@
 //! Reading a migrations directory by sqlx's rules, and replaying it.
 
+mod apply;
 mod resolve;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+pub use apply::{MigrationError, TextPosition};
 
 /// Which set a directory holds; the rules for duplicate versions differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,8 +65,12 @@ impl MigrationChain {
     }
 
     /// Applies every migration, each in its own transaction unless it says
-    /// `-- no-transaction`. A failure names file:line:column with the SQL pointed at.
-    pub fn apply(&self, _client: &mut postgres::Client) -> anyhow::Result<()> {
-        todo!("migrations: apply")
+    /// `-- no-transaction`, stopping at the first failure. The error names
+    /// file:line:column with the SQL pointed at, and downcasts to [`MigrationError`].
+    pub fn apply(&self, client: &mut postgres::Client) -> anyhow::Result<()> {
+        for migration in &self.migrations {
+            migration.apply(client)?;
+        }
+        Ok(())
     }
 }
