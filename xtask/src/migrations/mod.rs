@@ -1,6 +1,12 @@
 //! Reading a migrations directory by sqlx's rules, and replaying it.
 
+mod apply;
+mod resolve;
+
+use std::fmt;
 use std::path::{Path, PathBuf};
+
+pub use apply::{MigrationError, TextPosition};
 
 /// Which set a directory holds; the rules for duplicate versions differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,18 +20,33 @@ pub enum ChainRole {
 #[derive(Debug, Clone)]
 pub struct Migration {
     pub version: i64,
+    /// As sqlx records it in `_sqlx_migrations`: the file name after the version, without
+    /// its suffix, with `_` replaced by spaces.
     pub description: String,
     pub path: PathBuf,
     pub sql: String,
     /// The file starts with `-- no-transaction`.
     pub no_transaction: bool,
+    /// SHA-384 of the file's exact bytes, as sqlx stores it in `_sqlx_migrations.checksum`.
+    pub checksum: Vec<u8>,
 }
 
 /// Something a person should know about a directory that does not stop the run.
 #[derive(Debug, Clone)]
 pub struct ChainNote {
     pub path: PathBuf,
+    /// 1-based, when the note is about one line of the file.
+    pub line: Option<usize>,
     pub message: String,
+}
+
+impl fmt::Display for ChainNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -37,14 +58,20 @@ pub struct MigrationChain {
 }
 
 impl MigrationChain {
-    pub fn resolve(_dir: &Path, _role: ChainRole) -> anyhow::Result<MigrationChain> {
-        todo!("migrations: resolve")
+    /// Reads `dir` as sqlx would. Every problem that would stop sqlx (or make its run
+    /// depend on chance) is an error listing each offending file; the rest become notes.
+    pub fn resolve(dir: &Path, role: ChainRole) -> anyhow::Result<MigrationChain> {
+        resolve::resolve(dir, role)
     }
 
     /// Applies every migration, each in its own transaction unless it says
-    /// `-- no-transaction`. A failure names file:line:column with the SQL pointed at.
-    pub fn apply(&self, _client: &mut postgres::Client) -> anyhow::Result<()> {
-        todo!("migrations: apply")
+    /// `-- no-transaction`, stopping at the first failure. The error names
+    /// file:line:column with the SQL pointed at, and downcasts to [`MigrationError`].
+    pub fn apply(&self, client: &mut postgres::Client) -> anyhow::Result<()> {
+        for migration in &self.migrations {
+            migration.apply(client)?;
+        }
+        Ok(())
     }
 }
 impl std::fmt::Display for ChainNote {
