@@ -74,8 +74,3 @@ impl MigrationChain {
         Ok(())
     }
 }
-impl std::fmt::Display for ChainNote {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
-    }
-}
