@@ -1,6 +1,10 @@
 //! Scratch PostgreSQL: a throwaway cluster of our own, or scratch databases on a server
 //! named by URL. Everything created here is removed on every exit path.
 
+mod cleanup;
+mod cluster;
+mod redact;
+
 use std::path::PathBuf;
 
 /// Where scratch databases come from.
