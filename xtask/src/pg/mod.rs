@@ -1,51 +1,351 @@
 //! Scratch PostgreSQL: a throwaway cluster of our own, or scratch databases on a server
-//! named by URL. Everything created here is removed on every exit path.
+//! named by URL. Everything created here is removed on every exit path, Ctrl-C included.
 
-use std::path::PathBuf;
+mod cleanup;
+mod cluster;
+mod redact;
+
+use std::fmt;
+use std::hash::BuildHasher;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use postgres::error::ErrorPosition;
+use postgres::NoTls;
+
+use cleanup::CleanupGuard;
+use cluster::ThrowawayCluster;
+pub use redact::redact_database_url;
+
+/// PostgreSQL truncates identifiers longer than this (NAMEDATALEN - 1).
+const MAX_IDENTIFIER_LEN: usize = 63;
+
+/// Shows up in `pg_stat_activity` and server logs, so a person knows who connected.
+const APPLICATION_NAME: &str = "xtask";
 
 /// Where scratch databases come from.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ServerOptions {
     /// A server to use instead of a throwaway cluster (`--database-url` / `DATABASE_URL`).
     pub database_url: Option<String>,
     /// SQL run once, as superuser, in a template database that every scratch database is
     /// created from (roles, schemas owned by other systems).
+    ///
+    /// Roles are global to a server: on a server named by URL, the roles a prelude creates
+    /// outlive the run (only databases are dropped), so such a prelude should create them
+    /// only if they do not exist yet.
     pub prelude: Option<PathBuf>,
 }
 
+impl fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let database_url = self.database_url.as_deref().map(redact_database_url);
+        f.debug_struct("ServerOptions")
+            .field("database_url", &database_url)
+            .field("prelude", &self.prelude)
+            .finish()
+    }
+}
+
 /// A running server that hands out scratch databases.
+///
+/// On a throwaway cluster the databases go with the cluster; on a server named by URL
+/// each database (and the prelude template) is dropped on its own. The database named in
+/// the URL is only ever used to create and drop databases.
 pub struct ScratchServer {
-    _private: (),
+    // Fields drop in this order: the admin connection closes, then the template is
+    // dropped, then the cluster (if ours) stops.
+    admin: Mutex<postgres::Client>,
+    template: Option<TemplateDatabase>,
+    admin_config: postgres::Config,
+    description: String,
+    version: String,
+    major_version: u32,
+    cluster: Option<ThrowawayCluster>,
+}
+
+/// The database the prelude ran in, copied by every scratch database.
+struct TemplateDatabase {
+    name: String,
+    _cleanup: Option<CleanupGuard>,
 }
 
 impl ScratchServer {
-    pub fn start(_options: &ServerOptions) -> anyhow::Result<ScratchServer> {
-        todo!("pg: start")
+    pub fn start(options: &ServerOptions) -> anyhow::Result<ScratchServer> {
+        let (cluster, mut admin_config, description) = match &options.database_url {
+            Some(url) => {
+                let redacted = redact_database_url(url);
+                let config: postgres::Config = url
+                    .parse()
+                    .with_context(|| format!("invalid database URL {redacted}"))?;
+                (None, config, format!("server at {redacted}"))
+            }
+            None => {
+                let cluster = ThrowawayCluster::start()?;
+                let config = cluster.config("postgres");
+                let description = format!("scratch cluster in {}", cluster.dir().display());
+                (Some(cluster), config, description)
+            }
+        };
+        if admin_config.get_application_name().is_none() {
+            admin_config.application_name(APPLICATION_NAME);
+        }
+        let mut admin = admin_config
+            .connect(NoTls)
+            .map_err(postgres_error)
+            .with_context(|| format!("cannot connect to the {description}"))?;
+        let version = show_setting(&mut admin, "server_version")?;
+        let version_num = show_setting(&mut admin, "server_version_num")?;
+        let major_version = version_num
+            .parse::<u32>()
+            .with_context(|| format!("unexpected server_version_num {version_num:?}"))?
+            / 10_000;
+
+        let mut server = ScratchServer {
+            admin: Mutex::new(admin),
+            template: None,
+            admin_config,
+            description,
+            version,
+            major_version,
+            cluster,
+        };
+        if let Some(prelude) = &options.prelude {
+            server.template = Some(server.create_template(prelude)?);
+        }
+        Ok(server)
     }
 
     /// `server_version` as the server reports it, e.g. `15.19 (Debian 15.19-0+deb12u1)`.
     pub fn version(&self) -> &str {
-        todo!("pg: version")
+        &self.version
+    }
+
+    /// The major version (`15`), which decides what the catalogs hold.
+    pub fn major_version(&self) -> u32 {
+        self.major_version
+    }
+
+    /// Which server this is, fit to print: the cluster's directory, or the URL without
+    /// its password.
+    pub fn description(&self) -> &str {
+        &self.description
     }
 
     /// Creates a uniquely named database (from the prelude template, else `template0`);
     /// `label` goes into the name (`old`, `new`) to help a person reading server logs.
-    pub fn create_database(&self, _label: &str) -> anyhow::Result<ScratchDatabase<'_>> {
-        todo!("pg: create_database")
+    pub fn create_database(&self, label: &str) -> anyhow::Result<ScratchDatabase<'_>> {
+        let name = unique_database_name(label);
+        let template = self
+            .template
+            .as_ref()
+            .map_or("template0", |t| t.name.as_str());
+        let cleanup = self.create_database_from(&name, template)?;
+        Ok(ScratchDatabase {
+            server: self,
+            name,
+            _cleanup: cleanup,
+        })
+    }
+
+    /// Creates `name`; on a URL server, also arranges for it to be dropped.
+    fn create_database_from(
+        &self,
+        name: &str,
+        template: &str,
+    ) -> anyhow::Result<Option<CleanupGuard>> {
+        // Registered before creating: a Ctrl-C in between must not leave the database.
+        let cleanup = self.cluster.is_none().then(|| {
+            let admin_config = self.admin_config.clone();
+            let (name, major_version) = (name.to_owned(), self.major_version);
+            CleanupGuard::register(move || {
+                if let Err(err) = drop_database(&admin_config, &name, major_version) {
+                    eprintln!("warning: could not drop scratch database {name}: {err:#}");
+                }
+            })
+        });
+        let sql = format!(
+            "CREATE DATABASE {} TEMPLATE {}",
+            quote_ident(name),
+            quote_ident(template)
+        );
+        self.admin
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .batch_execute(&sql)
+            .map_err(postgres_error)
+            .with_context(|| {
+                format!(
+                    "cannot create scratch database {name} on the {}",
+                    self.description
+                )
+            })?;
+        Ok(cleanup)
+    }
+
+    fn create_template(&self, prelude: &Path) -> anyhow::Result<TemplateDatabase> {
+        let sql = std::fs::read_to_string(prelude)
+            .with_context(|| format!("cannot read prelude {}", prelude.display()))?;
+        let name = unique_database_name("template");
+        let cleanup = self.create_database_from(&name, "template0")?;
+        let template = TemplateDatabase {
+            name,
+            _cleanup: cleanup,
+        };
+
+        let mut client = self.connect_to(&template.name)?;
+        client
+            .batch_execute(&sql)
+            .map_err(|err| prelude_error(prelude, &sql, err))?;
+        // CREATE DATABASE ... TEMPLATE refuses a template anyone is connected to.
+        client
+            .close()
+            .map_err(postgres_error)
+            .context("cannot close the prelude connection")?;
+        Ok(template)
+    }
+
+    fn connect_to(&self, dbname: &str) -> anyhow::Result<postgres::Client> {
+        self.admin_config
+            .clone()
+            .dbname(dbname)
+            .connect(NoTls)
+            .map_err(postgres_error)
+            .with_context(|| {
+                format!(
+                    "cannot connect to database {dbname} on the {}",
+                    self.description
+                )
+            })
     }
 }
 
-/// A database that is dropped when this value is.
+impl fmt::Debug for ScratchServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScratchServer")
+            .field("description", &self.description)
+            .field("version", &self.version)
+            .field("template", &self.template.as_ref().map(|t| &t.name))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A database that is dropped when this value is (on a throwaway cluster, it goes with
+/// the cluster instead).
 pub struct ScratchDatabase<'a> {
-    _server: &'a ScratchServer,
+    server: &'a ScratchServer,
+    name: String,
+    _cleanup: Option<CleanupGuard>,
 }
 
 impl ScratchDatabase<'_> {
     pub fn name(&self) -> &str {
-        todo!("pg: name")
+        &self.name
     }
 
+    /// A new connection as the server's user; callable from any thread.
     pub fn connect(&self) -> anyhow::Result<postgres::Client> {
-        todo!("pg: connect")
+        self.server.connect_to(&self.name)
     }
 }
+
+impl fmt::Debug for ScratchDatabase<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScratchDatabase")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn show_setting(client: &mut postgres::Client, setting: &str) -> anyhow::Result<String> {
+    let row = client
+        .query_one(&format!("SHOW {setting}"), &[])
+        .map_err(postgres_error)
+        .with_context(|| format!("cannot read {setting}"))?;
+    Ok(row.get(0))
+}
+
+/// Through a fresh connection, since the one that created it may be in use or gone.
+fn drop_database(
+    admin_config: &postgres::Config,
+    name: &str,
+    major_version: u32,
+) -> anyhow::Result<()> {
+    let mut client = admin_config.connect(NoTls).map_err(postgres_error)?;
+    let quoted = quote_ident(name);
+    if major_version >= 13 {
+        client.batch_execute(&format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+    } else {
+        client
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                &[&name],
+            )
+            .and_then(|_| client.batch_execute(&format!("DROP DATABASE IF EXISTS {quoted}")))
+    }
+    .map_err(postgres_error)
+}
+
+/// `xtask_<label>_<pid>_<n>_<random>`: unique within this process by `n`, across
+/// processes and runs by pid and the random part.
+fn unique_database_name(label: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let random = std::collections::hash_map::RandomState::new().hash_one(nanos) & 0xff_ffff;
+    let suffix = format!("_{}_{n}_{random:06x}", std::process::id());
+    let prefix = "xtask_";
+    let label: String = label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .take(MAX_IDENTIFIER_LEN.saturating_sub(prefix.len() + suffix.len()))
+        .collect();
+    format!("{prefix}{label}{suffix}")
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A server error as its own text (severity, message, detail, hint); the driver's error
+/// would print that text twice in a cause chain.
+fn postgres_error(err: postgres::Error) -> anyhow::Error {
+    match err.as_db_error() {
+        Some(db) => anyhow::anyhow!("{db}"),
+        None => anyhow::Error::new(err),
+    }
+}
+
+fn prelude_error(prelude: &Path, sql: &str, err: postgres::Error) -> anyhow::Error {
+    let position = err.as_db_error().and_then(|db| match db.position()? {
+        ErrorPosition::Original(position) => Some(line_and_column(sql, *position as usize)),
+        ErrorPosition::Internal { .. } => None,
+    });
+    let location = match position {
+        Some((line, column)) => format!("{}:{line}:{column}", prelude.display()),
+        None => prelude.display().to_string(),
+    };
+    postgres_error(err).context(format!("prelude {location} failed"))
+}
+
+/// 1-based line and column of a 1-based character offset, as `DbError::position` gives.
+fn line_and_column(text: &str, position: usize) -> (usize, usize) {
+    let before: Vec<char> = text.chars().take(position.saturating_sub(1)).collect();
+    let line = 1 + before.iter().filter(|&&c| c == '\n').count();
+    let column = 1 + before.iter().rev().take_while(|&&c| c != '\n').count();
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests;

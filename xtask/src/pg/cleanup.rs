@@ -1,0 +1,107 @@
+//! A process-wide registry of cleanups (stop a cluster, drop a database) that run either
+//! when their guard is dropped or, on Ctrl-C, from the signal handler before we exit.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, Once, PoisonError, RwLock};
+
+/// Exit code of a process ended by SIGINT, as shells report it.
+const INTERRUPTED_EXIT_CODE: i32 = 130;
+
+type Cleanup = Box<dyn FnOnce() + Send>;
+
+struct Registry {
+    next_id: u64,
+    pending: BTreeMap<u64, Cleanup>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    next_id: 0,
+    pending: BTreeMap::new(),
+});
+
+/// Held for reading while a guard runs its cleanup, so that the Ctrl-C handler (which
+/// takes it for writing) does not exit the process halfway through that cleanup.
+static RUNNING: RwLock<()> = RwLock::new(());
+
+static INSTALL_HANDLER: Once = Once::new();
+
+/// Runs its cleanup once: when dropped, or from the Ctrl-C handler, whichever comes first.
+pub(crate) struct CleanupGuard {
+    id: u64,
+}
+
+impl CleanupGuard {
+    pub(crate) fn register(cleanup: impl FnOnce() + Send + 'static) -> CleanupGuard {
+        install_interrupt_handler();
+        let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = registry.next_id;
+        registry.next_id += 1;
+        registry.pending.insert(id, Box::new(cleanup));
+        CleanupGuard { id }
+    }
+}
+
+impl Drop for CleanupGuard {
+    fn drop(&mut self) {
+        let _running = RUNNING.read().unwrap_or_else(PoisonError::into_inner);
+        let cleanup = REGISTRY
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pending
+            .remove(&self.id);
+        if let Some(cleanup) = cleanup {
+            cleanup();
+        }
+    }
+}
+
+fn install_interrupt_handler() {
+    INSTALL_HANDLER.call_once(|| {
+        // Without the handler a Ctrl-C would leave clusters and databases behind; say so
+        // rather than fail, since everything else still works.
+        if let Err(err) = ctrlc::set_handler(run_all_and_exit) {
+            eprintln!(
+                "warning: cannot clean up scratch PostgreSQL on Ctrl-C ({err}); \
+                 an interrupted run may leave it behind"
+            );
+        }
+    });
+}
+
+fn run_all_and_exit() {
+    let pending = std::mem::take(
+        &mut REGISTRY
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pending,
+    );
+    if !pending.is_empty() {
+        eprintln!("interrupted: removing scratch PostgreSQL databases and clusters");
+    }
+    // Newest first: databases before the template they came from, before the cluster.
+    for (_, cleanup) in pending.into_iter().rev() {
+        cleanup();
+    }
+    drop(RUNNING.write().unwrap_or_else(PoisonError::into_inner));
+    std::process::exit(INTERRUPTED_EXIT_CODE);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[test]
+    fn cleanup_runs_once_on_drop_and_is_deregistered() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&runs);
+        let guard = CleanupGuard::register(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let id = guard.id;
+        drop(guard);
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert!(!REGISTRY.lock().unwrap().pending.contains_key(&id));
+    }
+}

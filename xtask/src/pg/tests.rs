@@ -1,0 +1,323 @@
+//! Unit tests for names and positions, and tests against real servers: a throwaway
+//! cluster, and the same cluster reached through a URL.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::Path;
+use std::time::Instant;
+
+use super::*;
+
+fn assert_send_sync<T: Send + Sync>() {}
+
+#[test]
+fn server_and_databases_can_be_shared_across_threads() {
+    assert_send_sync::<ScratchServer>();
+    assert_send_sync::<ScratchDatabase<'static>>();
+}
+
+#[test]
+fn database_names_are_unique_valid_identifiers() {
+    let names: Vec<String> = (0..100).map(|_| unique_database_name("old")).collect();
+    assert_eq!(names.iter().collect::<HashSet<_>>().len(), names.len());
+    let pid = std::process::id().to_string();
+    for name in &names {
+        assert!(name.starts_with("xtask_old_"), "{name}");
+        assert!(name.contains(&pid), "{name}");
+    }
+    let long = unique_database_name("Some Label-with spaces and much too long to fit in a name");
+    assert!(long.len() <= MAX_IDENTIFIER_LEN, "{long}");
+    assert!(long.starts_with("xtask_some_label_with_spaces"), "{long}");
+    assert!(long
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+}
+
+#[test]
+fn error_positions_map_to_line_and_column() {
+    let sql = "CREATE ROLE a;\n\nCREATE TABLE ü (x int);\nSELEC 1;";
+    assert_eq!(line_and_column(sql, 1), (1, 1));
+    assert_eq!(line_and_column(sql, 16), (2, 1));
+    // Characters, not bytes: `ü` is one.
+    let selec = sql.chars().position(|c| c == 'S').unwrap() + 1;
+    assert_eq!(line_and_column(sql, selec), (4, 1));
+    let paren = sql.chars().position(|c| c == '(').unwrap() + 1;
+    assert_eq!(line_and_column(sql, paren), (3, 16));
+}
+
+fn postmaster_pid(server: &ScratchServer) -> u32 {
+    server
+        .cluster
+        .as_ref()
+        .unwrap()
+        .postmaster_pid()
+        .expect("postmaster.pid")
+}
+
+/// The session id, field 6 of `/proc/<pid>/stat` (after the parenthesised command name).
+fn session_id(pid: &str) -> String {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    after_name.split(' ').nth(3).unwrap().to_owned()
+}
+
+/// pg_ctl's stop returns once the pid file is gone, a moment before the process is.
+fn exits_soon(pid: &str) -> bool {
+    (0..50).any(|_| {
+        let gone = match fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => stat[stat.rfind(')').unwrap() + 2..].starts_with('Z'),
+            Err(_) => true,
+        };
+        if !gone {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        gone
+    })
+}
+
+fn scratch_database_names(client: &mut postgres::Client) -> HashSet<String> {
+    client
+        .query(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'xtask\\_%'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+fn write_prelude(dir: &Path, sql: &str) -> PathBuf {
+    let path = dir.join("prelude.sql");
+    fs::write(&path, sql).unwrap();
+    path
+}
+
+const SUPABASE_LIKE_PRELUDE: &str = "\
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN
+    CREATE ROLE authenticated NOLOGIN;
+  END IF;
+END $$;
+CREATE SCHEMA auth;
+CREATE TABLE auth.users (id uuid PRIMARY KEY, email text);
+GRANT USAGE ON SCHEMA auth TO authenticated;
+";
+
+fn sees_prelude(database: &ScratchDatabase<'_>) -> bool {
+    let mut client = database.connect().unwrap();
+    let row = client
+        .query_one(
+            "SELECT to_regclass('auth.users') IS NOT NULL, \
+                    EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated')",
+            &[],
+        )
+        .unwrap();
+    row.get::<_, bool>(0) && row.get::<_, bool>(1)
+}
+
+#[test]
+fn throwaway_cluster_serves_two_databases_at_once_and_leaves_nothing_behind() {
+    let started = Instant::now();
+    let server = ScratchServer::start(&ServerOptions::default()).unwrap();
+    println!("throwaway cluster started in {:.2?}", started.elapsed());
+    assert!(server.major_version() >= 10, "{}", server.version());
+    assert!(server
+        .version()
+        .starts_with(&server.major_version().to_string()));
+
+    let dir = server.cluster.as_ref().unwrap().dir().to_path_buf();
+    let pid = postmaster_pid(&server).to_string();
+    // pg_ctl puts the postmaster in its own session, out of reach of a terminal's Ctrl-C.
+    assert_ne!(session_id(&pid), session_id("self"));
+
+    let old = server.create_database("old").unwrap();
+    let new = server.create_database("new").unwrap();
+    assert_ne!(old.name(), new.name());
+    std::thread::scope(|scope| {
+        let sides = [&old, &new].map(|database| {
+            scope.spawn(move || {
+                let mut client = database.connect().unwrap();
+                client
+                    .batch_execute("CREATE TABLE t (x int); INSERT INTO t VALUES (1);")
+                    .unwrap();
+                let row = client
+                    .query_one("SELECT current_database(), count(*) FROM t", &[])
+                    .unwrap();
+                (row.get::<_, String>(0), row.get::<_, i64>(1))
+            })
+        });
+        let [old_side, new_side] = sides.map(|side| side.join().unwrap());
+        assert_eq!(old_side, (old.name().to_owned(), 1));
+        assert_eq!(new_side, (new.name().to_owned(), 1));
+    });
+
+    drop((old, new));
+    drop(server);
+    assert!(!dir.exists(), "{} is left behind", dir.display());
+    assert!(exits_soon(&pid), "postmaster {pid} still runs");
+}
+
+#[test]
+fn prelude_runs_once_and_every_database_sees_it() {
+    let files = tempfile::tempdir().unwrap();
+    let prelude = write_prelude(files.path(), SUPABASE_LIKE_PRELUDE);
+    let server = ScratchServer::start(&ServerOptions {
+        prelude: Some(prelude),
+        ..Default::default()
+    })
+    .unwrap();
+    let old = server.create_database("old").unwrap();
+    let new = server.create_database("new").unwrap();
+    assert!(sees_prelude(&old));
+    assert!(sees_prelude(&new));
+}
+
+#[test]
+fn prelude_failure_names_the_file_and_line() {
+    let files = tempfile::tempdir().unwrap();
+    let prelude = write_prelude(
+        files.path(),
+        "CREATE SCHEMA auth;\n\nCREATE TABLE auth.users (id uuidd);\n",
+    );
+    let err = ScratchServer::start(&ServerOptions {
+        prelude: Some(prelude.clone()),
+        ..Default::default()
+    })
+    .unwrap_err();
+    let message = format!("{err:#}");
+    assert!(
+        message.contains(&format!("prelude {}:3:", prelude.display())),
+        "{message}"
+    );
+    assert!(message.contains("uuidd"), "{message}");
+}
+
+#[test]
+fn url_server_gets_scratch_databases_that_are_dropped_and_never_shows_the_password() {
+    let host = ScratchServer::start(&ServerOptions::default()).unwrap();
+    let socket_dir = host.cluster.as_ref().unwrap().dir().display().to_string();
+    // Trust authentication ignores the password, which lets us check it is never shown.
+    let url = format!("postgresql:///postgres?host={socket_dir}&user=postgres&password=hunter2");
+    let files = tempfile::tempdir().unwrap();
+    let prelude = write_prelude(files.path(), SUPABASE_LIKE_PRELUDE);
+    let mut observer = host.connect_to("postgres").unwrap();
+    let tables_in_url_database =
+        "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace";
+    let tables_before: i64 = observer
+        .query_one(tables_in_url_database, &[])
+        .unwrap()
+        .get(0);
+
+    let options = ServerOptions {
+        database_url: Some(url),
+        prelude: Some(prelude),
+    };
+    assert!(!format!("{options:?}").contains("hunter2"), "{options:?}");
+    let server = ScratchServer::start(&options).unwrap();
+    assert!(server.cluster.is_none());
+    assert_eq!(server.version(), host.version());
+    for shown in [server.description().to_owned(), format!("{server:?}")] {
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    let old = server.create_database("old").unwrap();
+    let new = server.create_database("new").unwrap();
+    std::thread::scope(|scope| {
+        let old = scope.spawn(|| sees_prelude(&old));
+        let new = scope.spawn(|| sees_prelude(&new));
+        assert!(old.join().unwrap() && new.join().unwrap());
+    });
+    let template = server.template.as_ref().unwrap().name.clone();
+    let expected: HashSet<String> = [old.name(), new.name(), &template]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(scratch_database_names(&mut observer), expected);
+
+    // Dropped even while someone is still connected.
+    let old_name = old.name().to_owned();
+    let _lingering = old.connect().unwrap();
+    drop(old);
+    assert!(!scratch_database_names(&mut observer).contains(&old_name));
+    drop(new);
+    drop(server);
+    assert_eq!(scratch_database_names(&mut observer), HashSet::new());
+    let tables_after: i64 = observer
+        .query_one(tables_in_url_database, &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        tables_after, tables_before,
+        "the URL's own database was written to"
+    );
+}
+
+const INTERRUPTED_CHILD_URL: &str = "XTASK_PG_TEST_INTERRUPTED_CHILD_URL";
+
+/// Run by `ctrl_c_removes_everything`, in a child process it interrupts.
+#[test]
+#[ignore = "runs as a child process of ctrl_c_removes_everything"]
+fn interrupted_child() {
+    let url = std::env::var(INTERRUPTED_CHILD_URL).expect("run by ctrl_c_removes_everything");
+    let files = tempfile::tempdir().unwrap();
+    let prelude = write_prelude(files.path(), SUPABASE_LIKE_PRELUDE);
+    let own = ScratchServer::start(&ServerOptions::default()).unwrap();
+    let _own_database = own.create_database("own").unwrap();
+    let remote = ScratchServer::start(&ServerOptions {
+        database_url: Some(url),
+        prelude: Some(prelude),
+    })
+    .unwrap();
+    let remote_database = remote.create_database("remote").unwrap();
+    let _busy = remote_database.connect().unwrap();
+    let cluster = own.cluster.as_ref().unwrap();
+    println!("ready {} {}", cluster.dir().display(), postmaster_pid(&own));
+    std::thread::sleep(std::time::Duration::from_secs(60));
+    panic!("not interrupted");
+}
+
+#[test]
+fn ctrl_c_removes_everything() {
+    use std::io::BufRead;
+
+    let host = ScratchServer::start(&ServerOptions::default()).unwrap();
+    let socket_dir = host.cluster.as_ref().unwrap().dir().display().to_string();
+    let url = format!("postgresql:///postgres?host={socket_dir}&user=postgres");
+    let test_binary = std::env::current_exe().unwrap();
+    let child = duct::cmd!(
+        test_binary,
+        "--exact",
+        "pg::tests::interrupted_child",
+        "--ignored",
+        "--nocapture"
+    )
+    .env(INTERRUPTED_CHILD_URL, url)
+    .unchecked()
+    .reader()
+    .unwrap();
+    let mut lines = std::io::BufReader::new(&child).lines();
+    let ready = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find_map(|line| line.strip_prefix("ready ").map(str::to_owned))
+        .expect("the child never got ready");
+    let (dir, pid) = ready.split_once(' ').unwrap();
+    let mut observer = host.connect_to("postgres").unwrap();
+    assert_eq!(
+        scratch_database_names(&mut observer).len(),
+        2,
+        "template and remote"
+    );
+
+    let child_pid = child.pids()[0].to_string();
+    let sh = xshell::Shell::new().unwrap();
+    xshell::cmd!(sh, "kill -INT {child_pid}").run().unwrap();
+    lines.for_each(drop);
+    let status = child.try_wait().unwrap().expect("child exited").status;
+
+    assert_eq!(status.code(), Some(130));
+    assert!(!Path::new(dir).exists(), "{dir} is left behind");
+    assert!(exits_soon(pid), "postmaster {pid} still runs");
+    assert_eq!(scratch_database_names(&mut observer), HashSet::new());
+}
