@@ -5,6 +5,8 @@
 //! definitions the same way whatever the caller's session looks like.
 
 mod queries;
+#[cfg(test)]
+mod tests;
 
 use anyhow::Context;
 use postgres::{IsolationLevel, Row};
