@@ -1,0 +1,517 @@
+//! The catalog queries, one per object kind, each for the whole database.
+//!
+//! Every query returns text columns only: `name` (the model's display name), optionally
+//! `table` (the display name of the table the object belongs to), and one column per
+//! property, named as the property. A NULL column is an absent property.
+//!
+//! What every query leaves out, because it is not schema or not ours:
+//! - system schemas (`pg_catalog`, `information_schema`, `pg_toast*`, `pg_temp*`);
+//! - objects that belong to an extension (`pg_depend.deptype = 'e'`): the extension and its
+//!   version stand for them;
+//! - the `_sqlx_migrations` bookkeeping table with its columns, constraints and indexes;
+//! - OIDs, raw `attnum`, dropped columns, `atthasmissing`, sequence positions, owners (both
+//!   sides are built by the same user).
+//!
+//! Not covered, for want of a kind in the model: rules that are not view rules, event
+//! triggers, range types, default privileges (`ALTER DEFAULT PRIVILEGES`), casts,
+//! operators, collations, text search configurations, publications, foreign servers.
+
+/// The model's naming rule: `schema.name`, or only `name` in `public`.
+macro_rules! qualified {
+    ($schema:literal, $name:literal) => {
+        concat!(
+            "(CASE WHEN ",
+            $schema,
+            " = 'public' THEN ",
+            $name,
+            " ELSE ",
+            $schema,
+            " || '.' || ",
+            $name,
+            " END)"
+        )
+    };
+}
+
+/// The namespace (a `pg_namespace` alias) is not a system one.
+macro_rules! user_namespace {
+    ($n:literal) => {
+        concat!(
+            "(",
+            $n,
+            ".nspname NOT IN ('pg_catalog', 'information_schema') AND ",
+            $n,
+            ".nspname !~ '^pg_(toast|temp)')"
+        )
+    };
+}
+
+/// The object (the OID expression `$oid`, given in pieces, in the catalog `$catalog`) is
+/// not part of an extension.
+macro_rules! not_extension_member {
+    ($catalog:literal, $($oid:literal),+) => {
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '", $catalog,
+            "'::regclass AND e.objid = ", $($oid,)+ " AND e.deptype = 'e')"
+        )
+    };
+}
+
+/// The relation (a `pg_class` alias `$c` in the namespace alias `$n`) is ours.
+macro_rules! user_relation {
+    ($c:literal, $n:literal) => {
+        concat!(
+            "(",
+            user_namespace!($n),
+            " AND ",
+            not_extension_member!("pg_class", $c, ".oid"),
+            " AND ",
+            $c,
+            ".relname <> '_sqlx_migrations')"
+        )
+    };
+}
+
+/// Privileges as a sorted `aclitem[]` text, so grant order does not matter; NULL when they
+/// are the defaults for the object's kind and owner, whether the catalog says NULL or
+/// spells the defaults out (after a GRANT that was revoked again).
+macro_rules! acl {
+    ($acl:literal, $kind:literal, $owner:literal) => {
+        concat!(
+            "(SELECT CASE WHEN g.items IS NOT DISTINCT FROM d.items THEN NULL ELSE g.items::text END",
+            " FROM (SELECT array_agg(a::text ORDER BY a::text) AS items",
+            " FROM unnest(coalesce(", $acl, ", acldefault(", $kind, ", ", $owner, "))) a) g,",
+            " (SELECT array_agg(a::text ORDER BY a::text) AS items",
+            " FROM unnest(acldefault(", $kind, ", ", $owner, ")) a) d)"
+        )
+    };
+}
+
+/// Storage parameters (`reloptions`, `attoptions`) sorted, as `key=value, ...`. The
+/// `pg_attver` entry that the server on the development machines stamps into every
+/// column's options is a creation counter, not schema, and is left out.
+macro_rules! options {
+    ($options:literal) => {
+        concat!(
+            "(SELECT string_agg(o, ', ' ORDER BY o) FROM unnest(",
+            $options,
+            ") o",
+            " WHERE o NOT LIKE 'pg\\_attver=%')"
+        )
+    };
+}
+
+/// Printed definitions depend on these: `search_path` decides which names are qualified
+/// (`public` objects print bare, as the model names them; everything else qualified, and
+/// `pg_catalog` is searched first implicitly so built-in types print bare); the date, time
+/// zone and float settings decide how constants in defaults and checks print; the quoting
+/// settings decide how identifiers and literals print. `SET LOCAL` keeps the caller's
+/// session as it was.
+pub(super) const SETTINGS: &str = "\
+    SET LOCAL search_path = public;
+    SET LOCAL DateStyle = 'ISO, YMD';
+    SET LOCAL IntervalStyle = 'postgres';
+    SET LOCAL TimeZone = 'UTC';
+    SET LOCAL extra_float_digits = 1;
+    SET LOCAL bytea_output = 'hex';
+    SET LOCAL lc_monetary = 'C';
+    SET LOCAL standard_conforming_strings = on;
+    SET LOCAL quote_all_identifiers = off;";
+
+/// Extensions are database-wide, so their names are not qualified. Every extension counts,
+/// `plpgsql` too: a database without it is a different database.
+pub(super) const EXTENSIONS: &str = "\
+SELECT x.extname::text AS name,
+       x.extversion AS version,
+       n.nspname::text AS schema,
+       obj_description(x.oid, 'pg_extension') AS comment
+FROM pg_extension x
+JOIN pg_namespace n ON n.oid = x.extnamespace";
+
+/// `public` is included like any other schema: its comment and privileges are schema too.
+pub(super) const SCHEMAS: &str = concat!(
+    "
+SELECT n.nspname::text AS name,
+       obj_description(n.oid, 'pg_namespace') AS comment,
+       ",
+    acl!("n.nspacl", "'n'", "n.nspowner"),
+    " AS acl
+FROM pg_namespace n
+WHERE ",
+    user_namespace!("n"),
+    " AND ",
+    not_extension_member!("pg_namespace", "n.oid")
+);
+
+/// Ordinary, partitioned and foreign tables. Toast tables are left out by `relkind`. The
+/// index a table is clustered on is kept here, as constraint-backed indexes are not objects.
+pub(super) const TABLES: &str = concat!(
+    "
+SELECT ",
+    qualified!("n.nspname", "c.relname"),
+    " AS name, ",
+    qualified!("n.nspname", "c.relname"),
+    " AS \"table\",
+       CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table'
+                      WHEN 'f' THEN 'foreign table' END AS kind,
+       CASE c.relpersistence WHEN 'p' THEN 'permanent' WHEN 'u' THEN 'unlogged'
+                             ELSE 'temporary' END AS persistence,
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
+       (SELECT ",
+    qualified!("pn.nspname", "p.relname"),
+    " FROM pg_inherits i
+        JOIN pg_class p ON p.oid = i.inhparent
+        JOIN pg_namespace pn ON pn.oid = p.relnamespace
+        WHERE i.inhrelid = c.oid AND c.relispartition) AS partition_of,
+       pg_get_expr(c.relpartbound, c.oid) AS partition_bound,
+       (SELECT string_agg(",
+    qualified!("pn.nspname", "p.relname"),
+    ", ', ' ORDER BY i.inhseqno)
+        FROM pg_inherits i
+        JOIN pg_class p ON p.oid = i.inhparent
+        JOIN pg_namespace pn ON pn.oid = p.relnamespace
+        WHERE i.inhrelid = c.oid AND NOT c.relispartition) AS inherits,
+       CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) END AS of_type,
+       c.relrowsecurity::text AS row_security,
+       c.relforcerowsecurity::text AS force_row_security,
+       CASE c.relreplident WHEN 'd' THEN 'default' WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'
+                           WHEN 'i' THEN 'index' END AS replica_identity,
+       (SELECT ci.relname::text FROM pg_index x JOIN pg_class ci ON ci.oid = x.indexrelid
+        WHERE x.indrelid = c.oid AND x.indisclustered) AS clustered_on,
+       ",
+    options!("c.reloptions"),
+    " AS options,
+       obj_description(c.oid, 'pg_class') AS comment,
+       ",
+    acl!("c.relacl", "'r'", "c.relowner"),
+    " AS acl
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'f') AND ",
+    user_relation!("c", "n")
+);
+
+/// Live columns of tables, views and materialized views (view columns carry comments,
+/// defaults and privileges of their own). Ordered by table and `attnum` so that the caller
+/// can record each table's column order without the raw `attnum` becoming a property.
+/// Collation, storage and compression are shown only where they differ from the type's.
+pub(super) const COLUMNS: &str = concat!(
+    "
+SELECT ",
+    qualified!("n.nspname", "c.relname"),
+    " || '.' || a.attname AS name, ",
+    qualified!("n.nspname", "c.relname"),
+    " AS \"table\",
+       format_type(a.atttypid, a.atttypmod) AS type,
+       (NOT a.attnotnull)::text AS nullable,
+       CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END AS \"default\",
+       CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END AS identity,
+       CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END AS generated,
+       CASE WHEN a.attcollation <> t.typcollation
+            THEN a.attcollation::regcollation::text END AS collation,
+       CASE WHEN a.attstorage <> t.typstorage THEN
+            CASE a.attstorage WHEN 'p' THEN 'plain' WHEN 'e' THEN 'external'
+                              WHEN 'm' THEN 'main' WHEN 'x' THEN 'extended' END END AS storage,
+       CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END AS compression,
+       NULLIF(a.attstattarget, -1)::text AS statistics,
+       ",
+    options!("a.attoptions"),
+    " AS options,
+       col_description(c.oid, a.attnum) AS comment,
+       ",
+    acl!("a.attacl", "'c'", "c.relowner"),
+    " AS acl
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped AND ",
+    user_relation!("c", "n"),
+    "
+ORDER BY 2, a.attnum"
+);
+
+/// Table constraints of every kind, and domain constraints (named `domain.constraint`,
+/// with no table). NOT NULL is a column property in PostgreSQL 15, not a constraint.
+pub(super) const CONSTRAINTS: &str = concat!(
+    "
+SELECT CASE WHEN k.conrelid <> 0 THEN ",
+    qualified!("n.nspname", "c.relname"),
+    " ELSE ",
+    qualified!("tn.nspname", "t.typname"),
+    " END || '.' || k.conname AS name,
+       CASE WHEN k.conrelid <> 0 THEN ",
+    qualified!("n.nspname", "c.relname"),
+    " END AS \"table\",
+       CASE k.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'c' THEN 'check'
+                      WHEN 'f' THEN 'foreign key' WHEN 'x' THEN 'exclusion'
+                      WHEN 't' THEN 'trigger' END AS type,
+       pg_get_constraintdef(k.oid) AS definition,
+       k.condeferrable::text AS deferrable,
+       k.condeferred::text AS deferred,
+       k.convalidated::text AS validated,
+       obj_description(k.oid, 'pg_constraint') AS comment
+FROM pg_constraint k
+LEFT JOIN pg_class c ON c.oid = k.conrelid
+LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_type t ON t.oid = k.contypid
+LEFT JOIN pg_namespace tn ON tn.oid = t.typnamespace
+WHERE (c.oid IS NOT NULL AND ",
+    user_relation!("c", "n"),
+    ")
+   OR (t.oid IS NOT NULL AND ",
+    user_namespace!("tn"),
+    " AND ",
+    not_extension_member!("pg_type", "t.oid"),
+    ")"
+);
+
+/// Indexes, except those that back a primary key, unique or exclusion constraint: the
+/// constraint's printed definition already holds their columns, INCLUDE list, storage
+/// parameters and method, and reporting them twice would only double every difference.
+/// Lost with them: a comment on such an index (whether a table is clustered on one is
+/// kept on the table).
+pub(super) const INDEXES: &str = concat!(
+    "
+SELECT ",
+    qualified!("n.nspname", "i.relname"),
+    " AS name, ",
+    qualified!("n.nspname", "c.relname"),
+    " AS \"table\",
+       pg_get_indexdef(i.oid) AS definition,
+       x.indisvalid::text AS valid,
+       obj_description(i.oid, 'pg_class') AS comment
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class c ON c.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE ",
+    user_relation!("c", "n"),
+    "
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k
+                  WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid
+                    AND k.contype IN ('p', 'u', 'x'))"
+);
+
+/// Every parameter but the position. `owned_by` comes from the automatic dependency of a
+/// serial or `OWNED BY` sequence ('a') or the internal one of an identity sequence ('i');
+/// such a sequence is grouped with its table.
+pub(super) const SEQUENCES: &str = concat!(
+    "
+SELECT ",
+    qualified!("n.nspname", "c.relname"),
+    " AS name, ",
+    qualified!("own_n.nspname", "own_c.relname"),
+    " AS \"table\",
+       format_type(s.seqtypid, NULL) AS type,
+       s.seqstart::text AS start,
+       s.seqincrement::text AS increment,
+       s.seqmin::text AS minvalue,
+       s.seqmax::text AS maxvalue,
+       s.seqcache::text AS cache,
+       s.seqcycle::text AS cycle,
+       ",
+    qualified!("own_n.nspname", "own_c.relname"),
+    " || '.' || own_a.attname AS owned_by,
+       obj_description(c.oid, 'pg_class') AS comment,
+       ",
+    acl!("c.relacl", "'s'", "c.relowner"),
+    " AS acl
+FROM pg_sequence s
+JOIN pg_class c ON c.oid = s.seqrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                     AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
+                     AND d.deptype IN ('a', 'i')
+LEFT JOIN pg_class own_c ON own_c.oid = d.refobjid
+LEFT JOIN pg_namespace own_n ON own_n.oid = own_c.relnamespace
+LEFT JOIN pg_attribute own_a ON own_a.attrelid = d.refobjid AND own_a.attnum = d.refobjsubid
+WHERE ",
+    user_relation!("c", "n")
+);
+
+/// Enum labels in their sort order, which is what the type means.
+pub(super) const ENUMS: &str = concat!(
+    "
+SELECT ",
+    qualified!("n.nspname", "t.typname"),
+    " AS name,
+       (SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e
+        WHERE e.enumtypid = t.oid)::text AS labels,
+       obj_description(t.oid, 'pg_type') AS comment,
+       ",
+    acl!("t.typacl", "'T'", "t.typowner"),
+    " AS acl
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype = 'e' AND ",
+    user_namespace!("n"),
+    " AND ",
+    not_extension_member!("pg_type", "t.oid")
+);
+
+/// Domains; their CHECK constraints are constraint objects (see [`CONSTRAINTS`]).
+pub(super) const DOMAINS: &str = concat!(
+    "
+SELECT ",
+    qualified!("n.nspname", "t.typname"),
+    " AS name,
+       format_type(t.typbasetype, t.typtypmod) AS type,
+       pg_get_expr(t.typdefaultbin, 0) AS \"default\",
+       (NOT t.typnotnull)::text AS nullable,
+       CASE WHEN t.typcollation <> b.typcollation
+            THEN t.typcollation::regcollation::text END AS collation,
+       obj_description(t.oid, 'pg_type') AS comment,
+       ",
+    acl!("t.typacl", "'T'", "t.typowner"),
+    " AS acl
+FROM pg_type t
+JOIN pg_type b ON b.oid = t.typbasetype
+JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype = 'd' AND ",
+    user_namespace!("n"),
+    " AND ",
+    not_extension_member!("pg_type", "t.oid")
+);
+
+/// Stand-alone composite types (`relkind = 'c'`), not the row types every table has.
+/// Attributes keep their order, which is part of the type.
+pub(super) const COMPOSITE_TYPES: &str = concat!(
+    "
+SELECT ",
+    qualified!("n.nspname", "t.typname"),
+    " AS name,
+       (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod)
+                          || CASE WHEN a.attcollation <> at.typcollation
+                                  THEN ' COLLATE ' || a.attcollation::regcollation::text
+                                  ELSE '' END,
+                          ', ' ORDER BY a.attnum)
+        FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid
+        WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) AS attributes,
+       obj_description(t.oid, 'pg_type') AS comment,
+       ",
+    acl!("t.typacl", "'T'", "t.typowner"),
+    " AS acl
+FROM pg_type t
+JOIN pg_class c ON c.oid = t.typrelid AND c.relkind = 'c'
+JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype = 'c' AND ",
+    user_namespace!("n"),
+    " AND ",
+    not_extension_member!("pg_type", "t.oid")
+);
+
+/// Functions, procedures, window functions and aggregates, named by their argument types
+/// (argument names are not part of a function's identity; they are in the definition).
+/// `pg_get_functiondef` prints everything that makes a function: body, language,
+/// volatility, strictness, security, SET options, cost and rows. It refuses aggregates,
+/// whose definition is spelled from `pg_aggregate` instead.
+pub(super) const FUNCTIONS: &str = concat!(
+    "
+SELECT ",
+    qualified!("n.nspname", "p.proname"),
+    " || '(' || oidvectortypes(p.proargtypes) || ')' AS name,
+       CASE p.prokind WHEN 'f' THEN 'function' WHEN 'p' THEN 'procedure'
+                      WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window' END AS kind,
+       CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) ELSE concat_ws(', ',
+            'RETURNS ' || pg_get_function_result(p.oid),
+            'SFUNC = ' || g.aggtransfn::regprocedure::text,
+            'STYPE = ' || format_type(g.aggtranstype, NULL),
+            CASE WHEN g.aggfinalfn <> 0 THEN 'FINALFUNC = ' || g.aggfinalfn::regprocedure::text END,
+            CASE WHEN g.aggcombinefn <> 0
+                 THEN 'COMBINEFUNC = ' || g.aggcombinefn::regprocedure::text END,
+            'INITCOND = ' || quote_literal(g.agginitval),
+            CASE WHEN g.aggsortop <> 0 THEN 'SORTOP = ' || g.aggsortop::regoperator::text END,
+            CASE g.aggkind WHEN 'o' THEN 'ORDERED SET' WHEN 'h' THEN 'HYPOTHETICAL' END)
+       END AS definition,
+       obj_description(p.oid, 'pg_proc') AS comment,
+       ",
+    acl!("p.proacl", "'f'", "p.proowner"),
+    " AS acl
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+LEFT JOIN pg_aggregate g ON g.aggfnoid = p.oid
+WHERE ",
+    user_namespace!("n"),
+    " AND ",
+    not_extension_member!("pg_proc", "p.oid")
+);
+
+/// User triggers; internal ones (those behind foreign keys) have OIDs in their names and
+/// are covered by their constraint.
+pub(super) const TRIGGERS: &str = concat!(
+    "
+SELECT ",
+    qualified!("n.nspname", "c.relname"),
+    " || '.' || tg.tgname AS name, ",
+    qualified!("n.nspname", "c.relname"),
+    " AS \"table\",
+       pg_get_triggerdef(tg.oid) AS definition,
+       CASE tg.tgenabled WHEN 'O' THEN 'enabled' WHEN 'D' THEN 'disabled'
+                         WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END AS enabled,
+       obj_description(tg.oid, 'pg_trigger') AS comment
+FROM pg_trigger tg
+JOIN pg_class c ON c.oid = tg.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT tg.tgisinternal AND ",
+    user_relation!("c", "n")
+);
+
+/// Views (`$relkind` 'v') or materialized views ('m'); their columns are column objects
+/// and the indexes of materialized views are index objects.
+macro_rules! views {
+    ($relkind:literal) => {
+        concat!(
+            "
+SELECT ",
+            qualified!("n.nspname", "c.relname"),
+            " AS name, ",
+            qualified!("n.nspname", "c.relname"),
+            " AS \"table\",
+       pg_get_viewdef(c.oid, true) AS definition,
+       CASE WHEN c.relkind = 'm' THEN c.relispopulated::text END AS populated,
+       ",
+            options!("c.reloptions"),
+            " AS options,
+       obj_description(c.oid, 'pg_class') AS comment,
+       ",
+            acl!("c.relacl", "'r'", "c.relowner"),
+            " AS acl
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = '",
+            $relkind,
+            "' AND ",
+            user_relation!("c", "n")
+        )
+    };
+}
+
+pub(super) const VIEWS: &str = views!("v");
+
+pub(super) const MATERIALIZED_VIEWS: &str = views!("m");
+
+/// Row-level security policies; roles sorted, as their order means nothing.
+pub(super) const POLICIES: &str = concat!(
+    "
+SELECT ",
+    qualified!("n.nspname", "c.relname"),
+    " || '.' || p.polname AS name, ",
+    qualified!("n.nspname", "c.relname"),
+    " AS \"table\",
+       CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                     WHEN 'd' THEN 'DELETE' WHEN '*' THEN 'ALL' END AS command,
+       CASE WHEN p.polpermissive THEN 'permissive' ELSE 'restrictive' END AS type,
+       (SELECT array_agg(r.name ORDER BY r.name)::text
+        FROM (SELECT CASE WHEN oid = 0 THEN 'public' ELSE pg_get_userbyid(oid)::text END AS name
+              FROM unnest(p.polroles) oid) r) AS roles,
+       pg_get_expr(p.polqual, p.polrelid) AS \"using\",
+       pg_get_expr(p.polwithcheck, p.polrelid) AS with_check,
+       obj_description(p.oid, 'pg_policy') AS comment
+FROM pg_policy p
+JOIN pg_class c ON c.oid = p.polrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE ",
+    user_relation!("c", "n")
+);

@@ -1,0 +1,788 @@
+//! Introspection against a real server: pairs of small schemas that differ in one detail
+//! must differ in exactly the expected property, and pairs written differently but equal
+//! must give equal models.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use postgres::{Client, NoTls};
+
+use super::introspect;
+use crate::schema::model::Schema;
+
+/// A uniquely named database on the test server, dropped with the guard. The server is
+/// `XTASK_TEST_DATABASE_URL`, else the local one.
+struct TestDatabase {
+    name: String,
+    client: Option<Client>,
+}
+
+impl TestDatabase {
+    fn create() -> TestDatabase {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "xtask_introspect_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        server(None)
+            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE template0"))
+            .expect("creating a test database");
+        let client = Some(server(Some(&name)));
+        TestDatabase { name, client }
+    }
+
+    fn client(&mut self) -> &mut Client {
+        self.client.as_mut().expect("connected")
+    }
+
+    /// The schema the database has after running `sql`.
+    fn schema_after(sql: &str) -> Schema {
+        let mut db = TestDatabase::create();
+        db.client()
+            .batch_execute(sql)
+            .unwrap_or_else(|e| panic!("setting up {sql}: {e:?}"));
+        introspect(db.client()).expect("introspection")
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        drop(self.client.take());
+        let dropped = server(None).batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+        if let Err(e) = dropped {
+            eprintln!("could not drop test database {}: {e}", self.name);
+        }
+    }
+}
+
+/// A connection to the test server, to `database` or to the one its URL names.
+fn server(database: Option<&str>) -> Client {
+    let url = std::env::var("XTASK_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "host=127.0.0.1 user=postgres".to_owned());
+    let mut config: postgres::Config = url.parse().expect("a valid test database URL");
+    if let Some(database) = database {
+        config.dbname(database);
+    }
+    config
+        .connect(NoTls)
+        .expect("connecting to the test server")
+}
+
+/// A role made for one test (roles belong to the whole server), dropped with the guard.
+/// Declare it before the databases that use it, so that they are dropped first.
+struct TestRole(String);
+
+impl TestRole {
+    fn create(purpose: &str) -> TestRole {
+        let name = format!("xtask_introspect_{}_{purpose}", std::process::id());
+        server(None)
+            .batch_execute(&format!("DROP ROLE IF EXISTS {name}; CREATE ROLE {name}"))
+            .expect("creating a test role");
+        TestRole(name)
+    }
+}
+
+impl Drop for TestRole {
+    fn drop(&mut self) {
+        if let Err(e) = server(None).batch_execute(&format!("DROP ROLE IF EXISTS {}", self.0)) {
+            eprintln!("could not drop test role {}: {e}", self.0);
+        }
+    }
+}
+
+/// What differs between two models, one line per object only on one side
+/// (`+ column t.a` / `- column t.a`) or per differing property (`column t.a: default`).
+fn differences(a: &Schema, b: &Schema) -> Vec<String> {
+    let mut found = Vec::new();
+    for (id, object) in &a.objects {
+        match b.objects.get(id) {
+            None => found.push(format!("- {id}")),
+            Some(other) => {
+                let keys = object.properties.keys().chain(other.properties.keys());
+                let mut differing: Vec<_> = keys
+                    .filter(|key| object.properties.get(*key) != other.properties.get(*key))
+                    .collect();
+                differing.sort();
+                differing.dedup();
+                found.extend(differing.into_iter().map(|key| format!("{id}: {key}")));
+                if object.table != other.table {
+                    found.push(format!("{id}: (table)"));
+                }
+            }
+        }
+    }
+    for id in b.objects.keys().filter(|id| !a.objects.contains_key(id)) {
+        found.push(format!("+ {id}"));
+    }
+    found.sort();
+    found
+}
+
+/// Asserts that `common` followed by `a`, and `common` followed by `b`, give models that
+/// differ in exactly `expected`.
+#[track_caller]
+fn assert_differ(common: &str, a: &str, b: &str, expected: &[&str]) {
+    let left = TestDatabase::schema_after(&format!("{common};\n{a}"));
+    let right = TestDatabase::schema_after(&format!("{common};\n{b}"));
+    assert_eq!(
+        differences(&left, &right),
+        expected,
+        "\nleft: {left:#?}\nright: {right:#?}"
+    );
+}
+
+/// Asserts that the two setups give equal models (the column order aside).
+#[track_caller]
+fn assert_same(a: &str, b: &str) -> (Schema, Schema) {
+    let left = TestDatabase::schema_after(a);
+    let right = TestDatabase::schema_after(b);
+    assert_eq!(left.objects, right.objects);
+    (left, right)
+}
+
+const TABLE: &str = "CREATE TABLE t (id bigint PRIMARY KEY, a integer, b text)";
+
+/// Every kind of object, to check that each query runs and names things as the model says.
+const EVERY_KIND: &str = "
+CREATE EXTENSION pgcrypto;
+CREATE SCHEMA auth;
+COMMENT ON SCHEMA auth IS 'identities';
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN positive AS integer DEFAULT 1 NOT NULL CONSTRAINT positive_check CHECK (VALUE > 0);
+CREATE TYPE pair AS (x integer, y text COLLATE \"C\");
+CREATE TABLE auth.users (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL);
+CREATE TABLE t (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    a integer DEFAULT 0 CHECK (a >= 0),
+    b text COLLATE \"C\",
+    c integer GENERATED ALWAYS AS (a * 2) STORED,
+    m mood,
+    p positive,
+    r tsrange,
+    owner uuid REFERENCES auth.users ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+    UNIQUE (a, b) INCLUDE (c),
+    EXCLUDE USING gist (r WITH &&)
+);
+CREATE TABLE log (id serial, at timestamptz NOT NULL DEFAULT now(), t_id bigint)
+    PARTITION BY RANGE (at);
+CREATE TABLE log_2026 PARTITION OF log FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE INDEX t_a_b ON t (b DESC, a) WHERE a > 0;
+CREATE INDEX t_lower_b ON t (lower(b));
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE FUNCTION add(x integer, y integer) RETURNS integer IMMUTABLE STRICT
+    LANGUAGE sql AS 'SELECT x + y';
+CREATE PROCEDURE noop(INOUT n integer) LANGUAGE sql AS 'SELECT 1';
+CREATE AGGREGATE total(integer) (SFUNC = add, STYPE = integer, INITCOND = '0');
+CREATE TRIGGER t_touch BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE VIEW v AS SELECT id, a FROM t WHERE a > 1;
+COMMENT ON COLUMN v.a IS 'the a';
+CREATE MATERIALIZED VIEW mv AS SELECT a, count(*) AS n FROM t GROUP BY a WITH NO DATA;
+CREATE UNIQUE INDEX mv_a ON mv (a);
+ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY t_mine ON t FOR UPDATE USING (a > 0) WITH CHECK (a < 100);
+CREATE SEQUENCE counter INCREMENT 5 START 10 CACHE 2 CYCLE;
+";
+
+#[test]
+fn every_kind_is_read_and_named() {
+    let schema = TestDatabase::schema_after(EVERY_KIND);
+    let names: Vec<String> = schema.objects.keys().map(ToString::to_string).collect();
+    for expected in [
+        "extension pgcrypto",
+        "extension plpgsql",
+        "schema auth",
+        "schema public",
+        "enum mood",
+        "domain positive",
+        "constraint positive.positive_check",
+        "type pair",
+        "sequence counter",
+        "sequence t_id_seq",
+        "sequence log_id_seq",
+        "table auth.users",
+        "column auth.users.id",
+        "constraint auth.users.users_pkey",
+        "table t",
+        "table log",
+        "table log_2026",
+        "column t.c",
+        "constraint t.t_a_check",
+        "constraint t.t_owner_fkey",
+        "constraint t.t_r_excl",
+        "constraint t.t_a_b_c_key",
+        "index t_a_b",
+        "index t_lower_b",
+        "index mv_a",
+        "function touch()",
+        "function add(integer, integer)",
+        "function noop(integer)",
+        "function total(integer)",
+        "trigger t.t_touch",
+        "view v",
+        "column v.a",
+        "materialized view mv",
+        "policy t.t_mine",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing: {names:#?}"
+        );
+    }
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.starts_with("function digest(") || n == "index t_pkey"),
+        "extension members and constraint indexes are not objects: {names:#?}"
+    );
+    let property = |id: &str, key: &str| {
+        let object = schema.objects.values().find(|o| o.id.to_string() == id);
+        let object = object.unwrap_or_else(|| panic!("{id} missing"));
+        object.properties.get(key).cloned()
+    };
+    assert_eq!(property("table t", "row_security").as_deref(), Some("true"));
+    assert_eq!(
+        property("table log", "partition_key").as_deref(),
+        Some("RANGE (at)")
+    );
+    assert_eq!(
+        property("table log_2026", "partition_of").as_deref(),
+        Some("log")
+    );
+    assert_eq!(
+        property("column t.id", "identity").as_deref(),
+        Some("always")
+    );
+    assert_eq!(
+        property("column t.c", "generated").as_deref(),
+        Some("(a * 2)")
+    );
+    assert_eq!(property("column t.c", "default"), None);
+    assert_eq!(
+        property("column t.b", "collation").as_deref(),
+        Some("\"C\"")
+    );
+    assert_eq!(property("column t.a", "options"), None);
+    assert_eq!(
+        property("sequence t_id_seq", "owned_by").as_deref(),
+        Some("t.id")
+    );
+    assert_eq!(
+        property("sequence log_id_seq", "owned_by").as_deref(),
+        Some("log.id")
+    );
+    assert_eq!(
+        property("enum mood", "labels").as_deref(),
+        Some("{sad,ok,happy}")
+    );
+    assert_eq!(
+        property("constraint t.t_owner_fkey", "definition").as_deref(),
+        Some(
+            "FOREIGN KEY (owner) REFERENCES auth.users(id) ON DELETE CASCADE \
+             DEFERRABLE INITIALLY DEFERRED"
+        )
+    );
+    assert_eq!(
+        property("materialized view mv", "populated").as_deref(),
+        Some("false")
+    );
+    assert_eq!(
+        property("function total(integer)", "kind").as_deref(),
+        Some("aggregate")
+    );
+    assert_eq!(
+        schema.column_order["t"],
+        ["id", "a", "b", "c", "m", "p", "r", "owner"]
+    );
+    assert!(!schema.column_order.contains_key("v"));
+    println!("{schema:#?}");
+}
+
+#[test]
+fn a_column_default() {
+    assert_differ(
+        "",
+        "CREATE TABLE t (a integer DEFAULT 1)",
+        "CREATE TABLE t (a integer DEFAULT 2)",
+        &["column t.a: default"],
+    );
+}
+
+#[test]
+fn a_column_nullability() {
+    assert_differ(
+        "",
+        "CREATE TABLE t (a integer)",
+        "CREATE TABLE t (a integer NOT NULL)",
+        &["column t.a: nullable"],
+    );
+}
+
+#[test]
+fn a_column_type_and_identity() {
+    assert_differ(
+        "",
+        "CREATE TABLE t (a bigint GENERATED BY DEFAULT AS IDENTITY, b varchar(10))",
+        "CREATE TABLE t (a bigint GENERATED ALWAYS AS IDENTITY, b varchar(20))",
+        &["column t.a: identity", "column t.b: type"],
+    );
+}
+
+#[test]
+fn an_index_predicate() {
+    assert_differ(
+        TABLE,
+        "CREATE INDEX t_a ON t (a) WHERE a > 0",
+        "CREATE INDEX t_a ON t (a) WHERE a >= 0",
+        &["index t_a: definition"],
+    );
+}
+
+#[test]
+fn an_index_column_order() {
+    assert_differ(
+        TABLE,
+        "CREATE INDEX t_ab ON t (a, b)",
+        "CREATE INDEX t_ab ON t (b, a)",
+        &["index t_ab: definition"],
+    );
+}
+
+#[test]
+fn an_enum_label_order() {
+    assert_differ(
+        "",
+        "CREATE TYPE mood AS ENUM ('sad', 'happy')",
+        "CREATE TYPE mood AS ENUM ('happy', 'sad')",
+        &["enum mood: labels"],
+    );
+}
+
+#[test]
+fn a_check_expression() {
+    assert_differ(
+        "",
+        "CREATE TABLE t (a integer CHECK (a > 0))",
+        "CREATE TABLE t (a integer CHECK (a >= 0))",
+        &["constraint t.t_a_check: definition"],
+    );
+}
+
+#[test]
+fn a_constraint_deferrability() {
+    assert_differ(
+        TABLE,
+        "ALTER TABLE t ADD UNIQUE (a) DEFERRABLE",
+        "ALTER TABLE t ADD UNIQUE (a) DEFERRABLE INITIALLY DEFERRED",
+        &[
+            "constraint t.t_a_key: deferred",
+            "constraint t.t_a_key: definition",
+        ],
+    );
+}
+
+#[test]
+fn a_foreign_key_action() {
+    assert_differ(
+        TABLE,
+        "CREATE TABLE c (t_id bigint REFERENCES t ON DELETE CASCADE)",
+        "CREATE TABLE c (t_id bigint REFERENCES t ON DELETE SET NULL)",
+        &["constraint c.c_t_id_fkey: definition"],
+    );
+}
+
+#[test]
+fn an_exclusion_constraint() {
+    assert_differ(
+        "CREATE TABLE booking (room integer, during tsrange)",
+        "ALTER TABLE booking ADD EXCLUDE USING gist (during WITH &&)",
+        "",
+        &["- constraint booking.booking_during_excl"],
+    );
+}
+
+#[test]
+fn a_sequence_increment() {
+    assert_differ(
+        "",
+        "CREATE SEQUENCE s INCREMENT 1",
+        "CREATE SEQUENCE s INCREMENT 2",
+        &["sequence s: increment"],
+    );
+}
+
+#[test]
+fn a_sequence_owner() {
+    assert_differ(
+        "CREATE TABLE t (a integer); CREATE SEQUENCE s",
+        "ALTER SEQUENCE s OWNED BY t.a",
+        "",
+        &["sequence s: (table)", "sequence s: owned_by"],
+    );
+}
+
+/// The two ends of a function, to be given one body or one option each.
+fn function(tail: &str) -> String {
+    format!("CREATE FUNCTION f(x integer) RETURNS integer LANGUAGE sql {tail}")
+}
+
+#[test]
+fn a_function_body() {
+    assert_differ(
+        "",
+        &function("AS 'SELECT x + 1'"),
+        &function("AS 'SELECT x + 2'"),
+        &["function f(integer): definition"],
+    );
+}
+
+#[test]
+fn a_function_volatility() {
+    assert_differ(
+        "",
+        &function("STABLE AS 'SELECT x'"),
+        &function("IMMUTABLE AS 'SELECT x'"),
+        &["function f(integer): definition"],
+    );
+}
+
+#[test]
+fn a_function_set_option() {
+    assert_differ(
+        "",
+        &function("SET search_path = public AS 'SELECT x'"),
+        &function("AS 'SELECT x'"),
+        &["function f(integer): definition"],
+    );
+}
+
+const TRIGGER_FUNCTION: &str = "
+CREATE TABLE t (a integer);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$";
+
+#[test]
+fn a_trigger_timing() {
+    assert_differ(
+        TRIGGER_FUNCTION,
+        "CREATE TRIGGER tg BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION touch()",
+        "CREATE TRIGGER tg AFTER UPDATE ON t FOR EACH ROW EXECUTE FUNCTION touch()",
+        &["trigger t.tg: definition"],
+    );
+}
+
+#[test]
+fn a_disabled_trigger() {
+    assert_differ(
+        &format!(
+            "{TRIGGER_FUNCTION}; \
+             CREATE TRIGGER tg BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION touch()"
+        ),
+        "ALTER TABLE t DISABLE TRIGGER tg",
+        "",
+        &["trigger t.tg: enabled"],
+    );
+}
+
+#[test]
+fn a_view_definition() {
+    assert_differ(
+        TABLE,
+        "CREATE VIEW v AS SELECT id, a FROM t WHERE a > 1",
+        "CREATE VIEW v AS SELECT id, a FROM t WHERE a > 2",
+        &["view v: definition"],
+    );
+}
+
+#[test]
+fn a_materialized_view_definition() {
+    assert_differ(
+        TABLE,
+        "CREATE MATERIALIZED VIEW mv AS SELECT a FROM t WHERE a > 1",
+        "CREATE MATERIALIZED VIEW mv AS SELECT a FROM t WHERE a > 2",
+        &["materialized view mv: definition"],
+    );
+}
+
+#[test]
+fn a_policy() {
+    assert_differ(
+        &format!("{TABLE}; ALTER TABLE t ENABLE ROW LEVEL SECURITY"),
+        "CREATE POLICY p ON t USING (a > 0)",
+        "CREATE POLICY p ON t USING (a > 1)",
+        &["policy t.p: using"],
+    );
+}
+
+#[test]
+fn row_level_security() {
+    assert_differ(
+        TABLE,
+        "ALTER TABLE t ENABLE ROW LEVEL SECURITY",
+        "",
+        &["table t: row_security"],
+    );
+}
+
+#[test]
+fn a_comment() {
+    assert_differ(
+        TABLE,
+        "COMMENT ON COLUMN t.a IS 'the a'",
+        "COMMENT ON COLUMN t.a IS 'the other a'",
+        &["column t.a: comment"],
+    );
+}
+
+#[test]
+fn a_grant() {
+    let role = TestRole::create("grant");
+    assert_differ(
+        TABLE,
+        &format!("GRANT SELECT ON t TO {}", role.0),
+        "",
+        &["table t: acl"],
+    );
+    assert_differ(
+        TABLE,
+        &format!("GRANT UPDATE (a) ON t TO {}", role.0),
+        "",
+        &["column t.a: acl"],
+    );
+}
+
+#[test]
+fn an_extension() {
+    assert_differ(
+        "",
+        "CREATE EXTENSION pgcrypto",
+        "",
+        &["- extension pgcrypto"],
+    );
+}
+
+#[test]
+fn a_domain_constraint() {
+    assert_differ(
+        "",
+        "CREATE DOMAIN positive AS integer CHECK (VALUE > 0)",
+        "CREATE DOMAIN positive AS integer CHECK (VALUE >= 0)",
+        &["constraint positive.positive_check: definition"],
+    );
+}
+
+#[test]
+fn a_composite_type_attribute() {
+    assert_differ(
+        "",
+        "CREATE TYPE pair AS (x integer, y text)",
+        "CREATE TYPE pair AS (y text, x integer)",
+        &["type pair: attributes"],
+    );
+}
+
+#[test]
+fn a_partition_bound() {
+    assert_differ(
+        "CREATE TABLE log (at date) PARTITION BY RANGE (at)",
+        "CREATE TABLE log_a PARTITION OF log FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')",
+        "CREATE TABLE log_a PARTITION OF log FOR VALUES FROM ('2026-01-01') TO ('2026-07-01')",
+        &["table log_a: partition_bound"],
+    );
+}
+
+#[test]
+fn a_column_added_then_dropped_changes_only_the_order() {
+    let (left, right) = assert_same(
+        "CREATE TABLE t (id bigint PRIMARY KEY, a integer, b text DEFAULT 'x')",
+        "CREATE TABLE t (id bigint PRIMARY KEY, gone integer, b text);
+         ALTER TABLE t ADD COLUMN a integer;
+         ALTER TABLE t DROP COLUMN gone;
+         ALTER TABLE t ALTER COLUMN b SET DEFAULT 'x';",
+    );
+    assert_eq!(left.column_order["t"], ["id", "a", "b"]);
+    assert_eq!(right.column_order["t"], ["id", "b", "a"]);
+}
+
+#[test]
+fn inline_and_added_constraints_are_equal() {
+    assert_same(
+        "CREATE TABLE p (id integer PRIMARY KEY);
+         CREATE TABLE t (id integer PRIMARY KEY, p_id integer REFERENCES p ON DELETE CASCADE,
+                         a integer CHECK (a > 0), UNIQUE (a));",
+        "CREATE TABLE p (id integer);
+         CREATE TABLE t (id integer, p_id integer, a integer);
+         ALTER TABLE p ADD PRIMARY KEY (id);
+         ALTER TABLE t ADD PRIMARY KEY (id);
+         ALTER TABLE t ADD CHECK (a > 0);
+         CREATE UNIQUE INDEX t_a_key ON t (a);
+         ALTER TABLE t ADD CONSTRAINT t_a_key UNIQUE USING INDEX t_a_key;
+         ALTER TABLE t ADD FOREIGN KEY (p_id) REFERENCES p (id) ON DELETE CASCADE;",
+    );
+}
+
+#[test]
+fn spellings_of_the_same_types_are_equal() {
+    assert_same(
+        "CREATE TABLE t (id serial, a int, b int8, c varchar(5), d timestamptz, e bool)",
+        "CREATE SEQUENCE t_id_seq AS integer;
+         CREATE TABLE t (id integer NOT NULL DEFAULT nextval('t_id_seq'), a integer,
+                         b bigint, c character varying(5), d timestamp with time zone,
+                         e boolean);
+         ALTER SEQUENCE t_id_seq OWNED BY t.id;",
+    );
+}
+
+#[test]
+fn creation_order_does_not_matter() {
+    assert_same(
+        "CREATE TYPE mood AS ENUM ('sad', 'happy');
+         CREATE TABLE a (id integer PRIMARY KEY, m mood);
+         CREATE TABLE b (id integer PRIMARY KEY, a_id integer REFERENCES a);
+         CREATE INDEX b_a ON b (a_id);
+         CREATE FUNCTION one() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+         CREATE VIEW v AS SELECT a.id FROM a JOIN b ON b.a_id = a.id;
+         COMMENT ON TABLE a IS 'first';",
+        "CREATE FUNCTION one() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+         CREATE TYPE mood AS ENUM ('sad', 'happy');
+         CREATE TABLE b (id integer PRIMARY KEY, a_id integer);
+         CREATE INDEX b_a ON b (a_id);
+         CREATE TABLE a (id integer PRIMARY KEY, m mood);
+         COMMENT ON TABLE a IS 'first';
+         ALTER TABLE b ADD FOREIGN KEY (a_id) REFERENCES a;
+         CREATE VIEW v AS SELECT a.id FROM a JOIN b ON b.a_id = a.id;",
+    );
+}
+
+#[test]
+fn a_table_created_and_dropped_leaves_nothing() {
+    assert_same(
+        TABLE,
+        &format!(
+            "CREATE TABLE gone (id serial PRIMARY KEY, t_id bigint);
+             CREATE INDEX gone_t ON gone (t_id);
+             {TABLE};
+             ALTER TABLE gone ADD FOREIGN KEY (t_id) REFERENCES t;
+             DROP TABLE gone;"
+        ),
+    );
+}
+
+#[test]
+fn grant_order_does_not_matter() {
+    let reader = TestRole::create("reader");
+    let writer = TestRole::create("writer");
+    let (reader, writer) = (&reader.0, &writer.0);
+    assert_same(
+        &format!(
+            "{TABLE};
+             GRANT SELECT, INSERT ON t TO {writer};
+             GRANT SELECT ON t TO {reader};"
+        ),
+        &format!(
+            "{TABLE};
+             GRANT SELECT ON t TO {reader};
+             GRANT INSERT ON t TO {writer};
+             GRANT SELECT ON t TO {writer};
+             GRANT UPDATE ON t TO {reader};
+             REVOKE UPDATE ON t FROM {reader};"
+        ),
+    );
+}
+
+#[test]
+fn revoked_grants_are_the_defaults_again() {
+    let role = TestRole::create("revoked");
+    assert_same(
+        TABLE,
+        &format!(
+            "{TABLE}; GRANT SELECT ON t TO {0}; REVOKE SELECT ON t FROM {0};",
+            role.0
+        ),
+    );
+}
+
+#[test]
+fn sequence_positions_and_rows_are_not_schema() {
+    assert_same(
+        "CREATE TABLE t (id serial PRIMARY KEY, a integer)",
+        "CREATE TABLE t (id serial PRIMARY KEY, a integer);
+         INSERT INTO t (a) SELECT generate_series(1, 10);
+         TRUNCATE t;",
+    );
+}
+
+#[test]
+fn the_callers_session_settings_do_not_matter() {
+    let sql = "CREATE SCHEMA auth;
+               CREATE TABLE auth.users (id integer PRIMARY KEY);
+               CREATE TABLE t (user_id integer REFERENCES auth.users,
+                               at timestamptz DEFAULT '2026-02-04 12:00+00',
+                               d date DEFAULT '2026-02-04', x float8 DEFAULT 0.1)";
+    let plain = TestDatabase::schema_after(sql);
+    let mut db = TestDatabase::create();
+    db.client().batch_execute(sql).expect("setup");
+    db.client()
+        .batch_execute(
+            "SET search_path = auth, public; SET DateStyle = 'SQL, DMY';
+             SET TimeZone = 'America/New_York'; SET extra_float_digits = 3;
+             SET quote_all_identifiers = on",
+        )
+        .expect("session settings");
+    let odd = introspect(db.client()).expect("introspection");
+    assert_eq!(plain.objects, odd.objects);
+}
+
+#[test]
+fn the_sqlx_bookkeeping_table_is_left_out() {
+    assert_same(
+        "",
+        "CREATE TABLE _sqlx_migrations (version bigint PRIMARY KEY, description text NOT NULL,
+             installed_on timestamptz NOT NULL DEFAULT now(), success boolean NOT NULL,
+             checksum bytea NOT NULL, execution_time bigint NOT NULL)",
+    );
+}
+
+#[test]
+fn twenty_tables_take_a_handful_of_queries() {
+    let mut sql = String::from(
+        "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql
+             AS $$ BEGIN RETURN NEW; END $$;",
+    );
+    for i in 0..20 {
+        let parent = if i == 0 {
+            "NULL".to_owned()
+        } else {
+            format!("t{}", i - 1)
+        };
+        let reference = if i == 0 {
+            String::new()
+        } else {
+            format!("REFERENCES {parent} ON DELETE CASCADE")
+        };
+        sql.push_str(&format!(
+            "CREATE TABLE t{i} (
+                 id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                 ref text NOT NULL UNIQUE CHECK (ref ~ '^[a-z]+$'),
+                 parent_id bigint {reference},
+                 label text DEFAULT 'x', config jsonb NOT NULL DEFAULT '{{}}',
+                 created timestamptz NOT NULL DEFAULT now());
+             CREATE INDEX t{i}_parent ON t{i} (parent_id) WHERE parent_id IS NOT NULL;
+             CREATE TRIGGER t{i}_touch BEFORE UPDATE ON t{i}
+                 FOR EACH ROW EXECUTE FUNCTION touch();
+             COMMENT ON TABLE t{i} IS 'table {i}';"
+        ));
+    }
+    let mut db = TestDatabase::create();
+    db.client().batch_execute(&sql).expect("setup");
+    let started = Instant::now();
+    let schema = introspect(db.client()).expect("introspection");
+    let elapsed = started.elapsed();
+    println!(
+        "introspected {} objects of 20 tables in {elapsed:?}",
+        schema.objects.len()
+    );
+    assert_eq!(schema.column_order.len(), 20);
+}
