@@ -24,6 +24,8 @@ pub struct Comparison {
     pub old: Built,
     pub new: Built,
     pub diff: SchemaDiff,
+    /// Where the scratch databases ran, for the report.
+    pub server: String,
     pub timings: Timings,
 }
 
@@ -122,6 +124,7 @@ pub fn compare(
         old: old_built,
         new: new_built,
         diff,
+        server: server.description().to_owned(),
         timings: Timings {
             server: server_time,
             replay: replay_time,
@@ -139,7 +142,7 @@ fn replay(
     let mut client = database.connect()?;
     chain
         .apply(&mut client)
-        .with_context(|| format!("replaying {}", chain.dir.display()))?;
+        .with_context(|| format!("could not replay {}", chain.dir.display()))?;
     Ok(client)
 }
 

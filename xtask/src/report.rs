@@ -11,7 +11,7 @@ use crate::comparison::{Comparison, Timings};
 use crate::migrations::MigrationChain;
 use crate::schema::accepted::{AcceptedDifference, AcceptedDifferences};
 use crate::schema::diff::{Change, Difference};
-use crate::schema::fingerprint::Fingerprint;
+use crate::schema::fingerprint::{hex, Fingerprint};
 use crate::schema::model::{ObjectKind, Schema};
 use crate::ui;
 
@@ -33,16 +33,28 @@ pub struct Report<'a> {
     pub accepted: Vec<Accepted<'a>>,
     /// Accepted-differences entries that matched nothing: stale, and an error.
     pub unmatched_accepted: Vec<&'a AcceptedDifference>,
+    /// Where the scratch databases ran.
+    pub server: &'a str,
     pub timings: &'a Timings,
 }
 
 #[derive(Serialize)]
 pub struct SideReport<'a> {
     pub dir: &'a Path,
-    pub migrations: usize,
+    /// In the order replayed, with what sqlx would record for each.
+    pub migrations: Vec<AppliedMigration<'a>>,
     pub fingerprint: &'a Fingerprint,
     pub objects: BTreeMap<ObjectKind, usize>,
     pub warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct AppliedMigration<'a> {
+    pub version: i64,
+    pub description: &'a str,
+    pub file: &'a Path,
+    /// SHA-384 of the file, hex: sqlx's `_sqlx_migrations.checksum`.
+    pub checksum: String,
 }
 
 #[derive(Serialize)]
@@ -89,6 +101,7 @@ impl<'a> Report<'a> {
                 })
                 .collect(),
             unmatched_accepted: applied.unmatched,
+            server: &comparison.server,
             timings: &comparison.timings,
         }
     }
@@ -111,11 +124,15 @@ impl<'a> Report<'a> {
                 out,
                 "{HEADING}{label}{HEADING:#}  {}  {} migrations  {}",
                 side.dir.display(),
-                side.migrations,
+                side.migrations.len(),
                 side.fingerprint
             )?;
         }
-        writeln!(out, "PostgreSQL {}", self.old.fingerprint.server_version)?;
+        writeln!(
+            out,
+            "PostgreSQL {}, {}",
+            self.old.fingerprint.server_version, self.server
+        )?;
         writeln!(out)?;
         writeln!(
             out,
@@ -198,7 +215,16 @@ impl<'a> SideReport<'a> {
     fn new(chain: &'a MigrationChain, schema: &Schema, fingerprint: &'a Fingerprint) -> Self {
         SideReport {
             dir: &chain.dir,
-            migrations: chain.migrations.len(),
+            migrations: chain
+                .migrations
+                .iter()
+                .map(|m| AppliedMigration {
+                    version: m.version,
+                    description: &m.description,
+                    file: &m.path,
+                    checksum: hex(&m.checksum),
+                })
+                .collect(),
             fingerprint,
             objects: schema.counts().into_iter().collect(),
             warnings: chain.notes.iter().map(ToString::to_string).collect(),

@@ -7,6 +7,8 @@ use std::time::Duration;
 use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::migrations::MigrationError;
+
 pub const ERROR: Style = Style::new()
     .bold()
     .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
@@ -28,6 +30,32 @@ pub fn print_error(err: &anyhow::Error) {
     for cause in err.chain().skip(1) {
         let _ = writeln!(out, "  {HEADING}caused by{HEADING:#}: {cause}");
     }
+}
+
+/// An error as JSON on stdout, for callers that asked for JSON: a failing migration comes
+/// with its file, line and column as fields.
+pub fn print_error_json(err: &anyhow::Error) {
+    let migration = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<MigrationError>())
+        .map(|failure| {
+            serde_json::json!({
+                "file": failure.path,
+                "line": failure.position.map(|p| p.line),
+                "column": failure.position.map(|p| p.column),
+                "code": failure.code,
+                "message": failure.message,
+                "detail": failure.detail,
+                "hint": failure.hint,
+                "help": failure.help,
+            })
+        });
+    let report = serde_json::json!({
+        "error": err.to_string(),
+        "causes": err.chain().skip(1).map(ToString::to_string).collect::<Vec<_>>(),
+        "migration": migration,
+    });
+    let _ = writeln!(anstream::stdout(), "{report:#}");
 }
 
 pub fn print_warning(message: impl std::fmt::Display) {

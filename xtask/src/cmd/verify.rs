@@ -74,6 +74,14 @@ impl ServerArgs {
 
 impl Verify {
     pub fn run(self, root: &Path) -> anyhow::Result<u8> {
+        let result = self.compare(root);
+        if let (Err(err), Format::Json) = (&result, self.format) {
+            ui::print_error_json(err);
+        }
+        result
+    }
+
+    fn compare(&self, root: &Path) -> anyhow::Result<u8> {
         let config = Config::load(root)?;
         let old_dir = self
             .old

@@ -263,8 +263,8 @@ fn token_len(rest: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pg::testing::scratch_client;
     use std::path::Path;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use crate::migrations::{ChainRole, MigrationChain};
 
@@ -310,40 +310,6 @@ mod tests {
 
     /// A fresh database for one test, dropped with the guard.
     // Switch to `ScratchServer` from `crate::pg` once it lands: only this helper changes.
-    fn scratch_client() -> (postgres::Client, ScratchDb) {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let url = std::env::var("XTASK_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "host=127.0.0.1 user=postgres".to_owned());
-        let name = format!(
-            "xtask_migrations_test_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap_or_else(|err| {
-            panic!("cannot reach the test server at `{url}` (set XTASK_TEST_DATABASE_URL): {err}")
-        });
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE template0"))
-            .unwrap();
-        let mut config: postgres::Config = url.parse().unwrap();
-        let client = config.dbname(&name).connect(postgres::NoTls).unwrap();
-        (client, ScratchDb { admin, name })
-    }
-
-    struct ScratchDb {
-        admin: postgres::Client,
-        name: String,
-    }
-
-    impl Drop for ScratchDb {
-        fn drop(&mut self) {
-            let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-            if let Err(err) = self.admin.batch_execute(&drop) {
-                eprintln!("could not drop test database {}: {err}", self.name);
-            }
-        }
-    }
-
     fn chain(files: &[(&str, &str)]) -> (tempfile::TempDir, MigrationChain) {
         let dir = tempfile::tempdir().unwrap();
         for (name, sql) in files {
@@ -386,7 +352,7 @@ mod tests {
                 "CREATE TABLE action (pack text REFERENCES pack);\nINSERT INTO pack VALUES ('core');\n",
             ),
         ]);
-        let (mut client, _db) = scratch_client();
+        let (mut client, _server) = scratch_client("migrations");
         chain.apply(&mut client).unwrap();
         assert_eq!(tables(&mut client), ["action", "pack"]);
     }
@@ -397,7 +363,7 @@ mod tests {
                    INSERT INTO runtime VALUES ('€');\nSELECT name FROM runtime WHERE nam = 'x';\n\
                    SELECT 1;\n";
         let (dir, chain) = chain(&[("1_ok.sql", "SELECT 1;"), ("2_runtimes.sql", bad)]);
-        let (mut client, _db) = scratch_client();
+        let (mut client, _server) = scratch_client("migrations");
 
         let err = apply_err(&chain, &mut client);
 
@@ -431,7 +397,7 @@ mod tests {
             "1_grants.sql",
             "CREATE TABLE pack ();\nGRANT SELECT ON pack TO xtask_no_such_role;\n",
         )]);
-        let (mut client, _db) = scratch_client();
+        let (mut client, _server) = scratch_client("migrations");
 
         let err = apply_err(&chain, &mut client);
 
@@ -448,7 +414,7 @@ mod tests {
     #[test]
     fn a_missing_schema_points_at_the_prelude() {
         let (_dir, chain) = chain(&[("1_users.sql", "CREATE TABLE auth.users ();\n")]);
-        let (mut client, _db) = scratch_client();
+        let (mut client, _server) = scratch_client("migrations");
         let err = apply_err(&chain, &mut client);
         assert_eq!(err.code.as_deref(), Some("3F000"));
         assert!(err.help.as_deref().unwrap().contains("--prelude FILE"));
@@ -463,7 +429,7 @@ mod tests {
                 "CREATE TABLE action ();\nCREATE TABLE sensor ();\nSELECT 1/0;\n",
             ),
         ]);
-        let (mut client, _db) = scratch_client();
+        let (mut client, _server) = scratch_client("migrations");
 
         let err = apply_err(&chain, &mut client);
 
@@ -480,7 +446,7 @@ mod tests {
                 "-- no-transaction\nCREATE INDEX CONCURRENTLY pack_ref ON pack (ref);\n",
             ),
         ]);
-        let (mut client, _db) = scratch_client();
+        let (mut client, _server) = scratch_client("migrations");
         chain.apply(&mut client).unwrap();
         let indexes = client
             .query("SELECT 1 FROM pg_indexes WHERE indexname = 'pack_ref'", &[])
@@ -494,7 +460,7 @@ mod tests {
             "1_index.sql",
             "CREATE TABLE pack (ref text);\nCREATE INDEX CONCURRENTLY pack_ref ON pack (ref);\n",
         )]);
-        let (mut client, _db) = scratch_client();
+        let (mut client, _server) = scratch_client("migrations");
         let err = apply_err(&chain, &mut client);
         assert_eq!(err.code.as_deref(), Some("25001"));
         assert!(err.help.as_deref().unwrap().contains("`-- no-transaction`"));
@@ -505,7 +471,7 @@ mod tests {
         let body = "CREATE FUNCTION boom() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  \
                     INSERT INTO missing_table VALUES (1);\nEND $$;\nSELECT boom();\n";
         let (dir, chain) = chain(&[("1_boom.sql", body)]);
-        let (mut client, _db) = scratch_client();
+        let (mut client, _server) = scratch_client("migrations");
 
         let err = apply_err(&chain, &mut client);
 
@@ -528,7 +494,7 @@ mod tests {
     #[test]
     fn an_unterminated_file_points_at_its_end() {
         let (_dir, chain) = chain(&[("1_packs.sql", "CREATE TABLE pack (\n  ref text,\n")]);
-        let (mut client, _db) = scratch_client();
+        let (mut client, _server) = scratch_client("migrations");
         let err = apply_err(&chain, &mut client);
         assert_eq!(err.message, "syntax error at end of input");
         let text = err.to_string();
@@ -548,7 +514,7 @@ mod tests {
                    CREATE TABLE action (pack text REFERENCES pack DEFERRABLE INITIALLY DEFERRED);\n\
                    INSERT INTO action VALUES ('missing');\n";
         let (dir, chain) = chain(&[("1_deferred.sql", sql)]);
-        let (mut client, _db) = scratch_client();
+        let (mut client, _server) = scratch_client("migrations");
 
         let err = apply_err(&chain, &mut client);
 

@@ -6,7 +6,7 @@ mod resolve;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use apply::{MigrationError, TextPosition};
+pub use apply::MigrationError;
 
 /// Which set a directory holds; the rules for duplicate versions differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -70,6 +70,7 @@ impl ServerBinaries {
             .map(|bindir| ServerBinaries { bindir })
     }
 
+    #[cfg(test)]
     pub fn bindir(&self) -> &Path {
         &self.bindir
     }
@@ -387,7 +388,6 @@ impl ClusterControl {
 /// A running cluster in a temporary directory; stopped and removed when dropped.
 pub(crate) struct ThrowawayCluster {
     dir: PathBuf,
-    data_dir: PathBuf,
     _cleanup: CleanupGuard,
 }
 
@@ -419,7 +419,6 @@ impl ThrowawayCluster {
         control.configure()?;
         control.start()?;
         Ok(ThrowawayCluster {
-            data_dir: control.data_dir(),
             dir: control.dir,
             _cleanup: cleanup,
         })
@@ -442,8 +441,9 @@ impl ThrowawayCluster {
     }
 
     /// The postmaster's pid, from the first line of `postmaster.pid`.
+    #[cfg(test)]
     pub(crate) fn postmaster_pid(&self) -> Option<u32> {
-        let pid_file = fs::read_to_string(self.data_dir.join("postmaster.pid")).ok()?;
+        let pid_file = fs::read_to_string(self.dir.join("data").join("postmaster.pid")).ok()?;
         pid_file.lines().next()?.trim().parse().ok()
     }
 }

@@ -4,6 +4,8 @@
 mod cleanup;
 mod cluster;
 mod redact;
+#[cfg(test)]
+pub mod testing;
 
 use std::fmt;
 use std::hash::BuildHasher;
@@ -119,11 +121,13 @@ impl ScratchServer {
         Ok(server)
     }
 
+    #[cfg(test)]
     /// `server_version` as the server reports it, e.g. `15.19 (Debian 15.19-0+deb12u1)`.
     pub fn version(&self) -> &str {
         &self.version
     }
 
+    #[cfg(test)]
     /// The major version (`15`), which decides what the catalogs hold.
     pub fn major_version(&self) -> u32 {
         self.major_version
@@ -242,6 +246,7 @@ pub struct ScratchDatabase<'a> {
 }
 
 impl ScratchDatabase<'_> {
+    #[cfg(test)]
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -2,38 +2,34 @@
 //! must differ in exactly the expected property, and pairs written differently but equal
 //! must give equal models.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
-use postgres::{Client, NoTls};
+use postgres::Client;
 
 use super::introspect;
+use crate::pg::testing::scratch_client;
+use crate::pg::ScratchServer;
+use crate::schema::diff::{Change, SchemaDiff, Side};
 use crate::schema::model::Schema;
 
-/// A uniquely named database on the test server, dropped with the guard. The server is
-/// `XTASK_TEST_DATABASE_URL`, else the local one.
+/// A fresh database on the tests' shared throwaway cluster.
 struct TestDatabase {
-    name: String,
-    client: Option<Client>,
+    client: Client,
+    _server: Arc<ScratchServer>,
 }
 
 impl TestDatabase {
     fn create() -> TestDatabase {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "xtask_introspect_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        server(None)
-            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE template0"))
-            .expect("creating a test database");
-        let client = Some(server(Some(&name)));
-        TestDatabase { name, client }
+        let (client, server) = scratch_client("introspect");
+        TestDatabase {
+            client,
+            _server: server,
+        }
     }
 
     fn client(&mut self) -> &mut Client {
-        self.client.as_mut().expect("connected")
+        &mut self.client
     }
 
     /// The schema the database has after running `sql`.
@@ -46,78 +42,47 @@ impl TestDatabase {
     }
 }
 
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        drop(self.client.take());
-        let dropped = server(None).batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ));
-        if let Err(e) = dropped {
-            eprintln!("could not drop test database {}: {e}", self.name);
-        }
-    }
+/// A role made for one test. Roles belong to the whole cluster, so the guard keeps the
+/// shared cluster alive while the test uses the role.
+struct TestRole {
+    name: String,
+    _server: Arc<ScratchServer>,
 }
-
-/// A connection to the test server, to `database` or to the one its URL names.
-fn server(database: Option<&str>) -> Client {
-    let url = std::env::var("XTASK_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "host=127.0.0.1 user=postgres".to_owned());
-    let mut config: postgres::Config = url.parse().expect("a valid test database URL");
-    if let Some(database) = database {
-        config.dbname(database);
-    }
-    config
-        .connect(NoTls)
-        .expect("connecting to the test server")
-}
-
-/// A role made for one test (roles belong to the whole server), dropped with the guard.
-/// Declare it before the databases that use it, so that they are dropped first.
-struct TestRole(String);
 
 impl TestRole {
     fn create(purpose: &str) -> TestRole {
-        let name = format!("xtask_introspect_{}_{purpose}", std::process::id());
-        server(None)
-            .batch_execute(&format!("DROP ROLE IF EXISTS {name}; CREATE ROLE {name}"))
+        let name = format!("xtask_introspect_{purpose}");
+        let (mut client, server) = scratch_client("roles");
+        client
+            .batch_execute(&format!(
+                "DO $$ BEGIN CREATE ROLE {name}; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            ))
             .expect("creating a test role");
-        TestRole(name)
-    }
-}
-
-impl Drop for TestRole {
-    fn drop(&mut self) {
-        if let Err(e) = server(None).batch_execute(&format!("DROP ROLE IF EXISTS {}", self.0)) {
-            eprintln!("could not drop test role {}: {e}", self.0);
+        TestRole {
+            name,
+            _server: server,
         }
     }
 }
 
-/// What differs between two models, one line per object only on one side
-/// (`+ column t.a` / `- column t.a`) or per differing property (`column t.a: default`).
+/// What differs between two models, as the comparison reports it: one line per object
+/// only on one side (`+ column t.a` / `- column t.a`) or per differing property
+/// (`column t.a: default`); column order aside.
 fn differences(a: &Schema, b: &Schema) -> Vec<String> {
-    let mut found = Vec::new();
-    for (id, object) in &a.objects {
-        match b.objects.get(id) {
-            None => found.push(format!("- {id}")),
-            Some(other) => {
-                let keys = object.properties.keys().chain(other.properties.keys());
-                let mut differing: Vec<_> = keys
-                    .filter(|key| object.properties.get(*key) != other.properties.get(*key))
-                    .collect();
-                differing.sort();
-                differing.dedup();
-                found.extend(differing.into_iter().map(|key| format!("{id}: {key}")));
-                if object.table != other.table {
-                    found.push(format!("{id}: (table)"));
-                }
-            }
-        }
-    }
-    for id in b.objects.keys().filter(|id| !a.objects.contains_key(id)) {
-        found.push(format!("+ {id}"));
-    }
+    let mut found: Vec<String> = SchemaDiff::compare(a, b)
+        .differences
+        .into_iter()
+        .filter_map(|d| match d.change {
+            Change::OnlyIn {
+                side: Side::Old, ..
+            } => Some(format!("- {}", d.object)),
+            Change::OnlyIn {
+                side: Side::New, ..
+            } => Some(format!("+ {}", d.object)),
+            Change::Property { property, .. } => Some(format!("{}: {property}", d.object)),
+            Change::ColumnOrder { .. } => None,
+        })
+        .collect();
     found.sort();
     found
 }
@@ -420,7 +385,7 @@ fn a_sequence_owner() {
         "CREATE TABLE t (a integer); CREATE SEQUENCE s",
         "ALTER SEQUENCE s OWNED BY t.a",
         "",
-        &["sequence s: (table)", "sequence s: owned_by"],
+        &["sequence s: owned_by"],
     );
 }
 
@@ -541,13 +506,13 @@ fn a_grant() {
     let role = TestRole::create("grant");
     assert_differ(
         TABLE,
-        &format!("GRANT SELECT ON t TO {}", role.0),
+        &format!("GRANT SELECT ON t TO {}", role.name),
         "",
         &["table t: acl"],
     );
     assert_differ(
         TABLE,
-        &format!("GRANT UPDATE (a) ON t TO {}", role.0),
+        &format!("GRANT UPDATE (a) ON t TO {}", role.name),
         "",
         &["column t.a: acl"],
     );
@@ -674,7 +639,7 @@ fn a_table_created_and_dropped_leaves_nothing() {
 fn grant_order_does_not_matter() {
     let reader = TestRole::create("reader");
     let writer = TestRole::create("writer");
-    let (reader, writer) = (&reader.0, &writer.0);
+    let (reader, writer) = (&reader.name, &writer.name);
     assert_same(
         &format!(
             "{TABLE};
@@ -699,7 +664,7 @@ fn revoked_grants_are_the_defaults_again() {
         TABLE,
         &format!(
             "{TABLE}; GRANT SELECT ON t TO {0}; REVOKE SELECT ON t FROM {0};",
-            role.0
+            role.name
         ),
     );
 }
