@@ -62,6 +62,10 @@ pub fn print_warning(message: impl std::fmt::Display) {
     let _ = writeln!(anstream::stderr(), "{WARNING}warning{WARNING:#}: {message}");
 }
 
+pub fn print_note(message: impl std::fmt::Display) {
+    let _ = writeln!(anstream::stderr(), "{HEADING}note{HEADING:#}: {message}");
+}
+
 /// A spinner naming the current phase; hidden when stderr is not a terminal or when asked
 /// to be quiet, so logs and pipes get no control characters.
 pub struct Progress {

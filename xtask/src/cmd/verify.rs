@@ -93,7 +93,11 @@ impl Verify {
         let accepted = self.accepted_differences(root, &config)?;
         if self.format == Format::Human {
             for note in old.notes.iter().chain(&new.notes) {
-                ui::print_warning(note);
+                if note.is_hazard {
+                    ui::print_warning(note);
+                } else {
+                    ui::print_note(note);
+                }
             }
         }
 

@@ -38,6 +38,9 @@ pub struct ChainNote {
     /// 1-based, when the note is about one line of the file.
     pub line: Option<usize>,
     pub message: String,
+    /// Something that can go wrong (a duplicate version, a misplaced marker, CRLF), as
+    /// opposed to a file that is merely ignored.
+    pub is_hazard: bool,
 }
 
 impl fmt::Display for ChainNote {
