@@ -490,3 +490,66 @@ fn the_repository_history_and_consolidated_set_build_the_same_schema() {
     assert_eq!(code, 0, "{:?}", named(&report));
     assert!(report["old"]["objects"]["table"].as_u64().unwrap() >= 15);
 }
+
+/// The repository's two sets copied to a temporary directory, the consolidated one with
+/// `from` replaced by `to` in `file`.
+fn repository_with_change(file: &str, from: &str, to: &str) -> Pair {
+    let pair = Pair::empty();
+    for (side, dir) in [("old", "migrations.old"), ("new", "migrations")] {
+        for entry in std::fs::read_dir(repository_root().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "sql") {
+                let name = path.file_name().unwrap().to_str().unwrap();
+                let mut sql = std::fs::read_to_string(&path).unwrap();
+                if side == "new" && name == file {
+                    assert!(sql.contains(from), "{file} no longer contains {from:?}");
+                    sql = sql.replacen(from, to, 1);
+                }
+                pair.write(side, name, &sql);
+            }
+        }
+    }
+    pair
+}
+
+#[test]
+fn any_change_to_the_consolidated_set_is_reported_by_name() {
+    let cases = [
+        (
+            "00003_pack_system.sql",
+            "CREATE INDEX idx_pack_tags ON pack USING GIN (tags);",
+            "CREATE INDEX idx_pack_tags ON pack (tags);",
+            "index idx_pack_tags",
+        ),
+        (
+            "00003_pack_system.sql",
+            "config JSONB NOT NULL DEFAULT '{}'::jsonb,",
+            "config JSONB NOT NULL DEFAULT '[]'::jsonb,",
+            "column pack.config",
+        ),
+        (
+            "00003_pack_system.sql",
+            "COMMENT ON COLUMN pack.label IS 'Human-readable pack name';",
+            "COMMENT ON COLUMN pack.label IS 'Pack name';",
+            "column pack.label",
+        ),
+        (
+            "00005_execution_system.sql",
+            "CONSTRAINT policy_threshold_positive CHECK (threshold > 0)",
+            "CONSTRAINT policy_threshold_positive CHECK (threshold >= 0)",
+            "constraint policy.policy_threshold_positive",
+        ),
+        (
+            "00007_webhook_system.sql",
+            "SET search_path = public, pg_temp\nAS $$\nDECLARE\n    v_key VARCHAR(64);",
+            "SET search_path = public\nAS $$\nDECLARE\n    v_key VARCHAR(64);",
+            "function enable_trigger_webhook(bigint, jsonb)",
+        ),
+    ];
+    for (file, from, to, expected) in cases {
+        let pair = repository_with_change(file, from, to);
+        let (code, report) = pair.report(&[]);
+        assert_eq!(code, 1, "{expected}: {:?}", named(&report));
+        assert_eq!(named(&report), [expected]);
+    }
+}
