@@ -16,6 +16,10 @@ mod durable;
 pub mod journal;
 pub mod lock;
 pub mod manifest;
+pub mod swap;
+
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -23,6 +27,10 @@ use std::path::{Path, PathBuf};
 pub use journal::{Journal, Operation};
 pub use lock::{LockRecord, SideRecord};
 pub use manifest::{Manifest, ManifestChange};
+pub use swap::{
+    consolidate_swap, finish, preflight_consolidate, recover, rollback, undo, BackupChanged,
+    RollbackOutcome,
+};
 
 use manifest::list_changes;
 
