@@ -22,6 +22,18 @@
 //!
 //! An interrupted consolidation can be finished (`finish`) or undone (`undo`, which undoes
 //! the steps newest first); an interrupted rollback or undo can only be finished.
+//!
+//! Failpoints (debug builds, `XTASK_FAILPOINT=<name>`, see `journal::failpoints`), `i` being
+//! the step's number in its operation's plan:
+//! - `consolidate:after-begin`, `consolidate:during-step-1` (backup half copied),
+//!   `consolidate:during-step-5` (history copy half removed), and for i in 1..=5
+//!   `consolidate:before-record-step-<i>`, `consolidate:after-step-<i>`;
+//! - `rollback:after-begin`, and for i in 1..=4 `rollback:before-record-step-<i>`,
+//!   `rollback:after-step-<i>`;
+//! - `undo-consolidate:after-begin`, and for each step of the undo plan (the steps in
+//!   effect, newest first) `undo-consolidate:before-record-step-<i>`,
+//!   `undo-consolidate:after-step-<i>`, plus `undo-consolidate:during-step-<i>` where it
+//!   restores the history copy or removes the backup.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
