@@ -128,7 +128,7 @@ impl Tree {
     /// cannot be read; a manifest that cannot be checked is reported in the state.
     pub fn state(&self) -> anyhow::Result<TreeState> {
         if let Some(journal) = Journal::read(&self.root)? {
-            return Ok(TreeState::Interrupted(journal));
+            return Ok(TreeState::Interrupted(Box::new(journal)));
         }
         if let Some(leftover) = self.leftovers().into_iter().next() {
             return Ok(TreeState::Inconsistent(Inconsistency::Leftover(leftover)));
@@ -183,8 +183,8 @@ pub enum TreeState {
     Staged,
     /// `migrations/` holds the consolidated set and its lock, `migrations.old/` the history.
     Consolidated(ConsolidatedChecks),
-    /// A journal exists: an operation was cut off.
-    Interrupted(Journal),
+    /// A journal exists: an operation was cut off. Boxed: it carries the whole lock record.
+    Interrupted(Box<Journal>),
     /// None of the above; nothing is done until a person looks.
     Inconsistent(Inconsistency),
 }

@@ -375,7 +375,7 @@ fn assert_nothing_lost(tree: &Tree, failpoint: &str) {
 
 fn interrupted_journal(tree: &Tree, failpoint: &str) -> Journal {
     match tree.state().unwrap() {
-        TreeState::Interrupted(journal) => journal,
+        TreeState::Interrupted(journal) => *journal,
         other => panic!("{failpoint}: not interrupted but {other:?}"),
     }
 }
