@@ -7,6 +7,7 @@ mod migrations;
 mod pg;
 mod report;
 mod schema;
+mod tree;
 mod ui;
 
 use std::path::PathBuf;

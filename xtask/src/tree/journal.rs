@@ -1,0 +1,239 @@
+//! The journal: a small TOML file at the repository root that exists exactly while a
+//! swap or rollback is under way. It names the operation, its planned steps and how many
+//! are done, so that a run cut off at any instant can be finished or undone.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+use super::durable;
+use super::lock::LockRecord;
+use super::JOURNAL_FILE;
+
+/// Set to a failpoint name in a debug build to have the process SIGKILL itself there.
+pub const FAILPOINT_VAR: &str = "XTASK_FAILPOINT";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    Consolidate,
+    Rollback,
+    /// Undoes an interrupted consolidation, newest step first.
+    UndoConsolidate,
+}
+
+impl Operation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::Consolidate => "consolidate",
+            Operation::Rollback => "rollback",
+            Operation::UndoConsolidate => "undo-consolidate",
+        }
+    }
+}
+
+/// One atomic or idempotent step; see `swap` for what each does and undoes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    BackUpHistory,
+    WriteLock,
+    MoveHistoryAside,
+    MoveStagingIn,
+    RemoveHistoryCopy,
+    MoveConsolidatedOut,
+    RemoveLock,
+    RestoreHistory,
+    RemoveManifest,
+}
+
+pub const CONSOLIDATE_STEPS: [Step; 5] = [
+    Step::BackUpHistory,
+    Step::WriteLock,
+    Step::MoveHistoryAside,
+    Step::MoveStagingIn,
+    Step::RemoveHistoryCopy,
+];
+
+pub const ROLLBACK_STEPS: [Step; 4] = [
+    Step::MoveConsolidatedOut,
+    Step::RemoveLock,
+    Step::RestoreHistory,
+    Step::RemoveManifest,
+];
+
+impl Step {
+    pub fn description(self) -> &'static str {
+        match self {
+            Step::BackUpHistory => "copy the history to migrations.old/ with its manifest",
+            Step::WriteLock => "write the lock record into the staged set",
+            Step::MoveHistoryAside => "move the history out of migrations/",
+            Step::MoveStagingIn => "move the staged set into migrations/",
+            Step::RemoveHistoryCopy => "remove the history's second copy",
+            Step::MoveConsolidatedOut => "move the consolidated set back to staging",
+            Step::RemoveLock => "remove the lock record from the staged set",
+            Step::RestoreHistory => "move migrations.old/ back to migrations/",
+            Step::RemoveManifest => "remove MANIFEST.sum from the restored history",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Journal {
+    pub operation: Operation,
+    /// The plan, in the order it runs; for an undo, the steps being undone.
+    pub steps: Vec<Step>,
+    /// How many steps of the plan are done; the next one may be partly done.
+    pub completed: usize,
+    /// The staging directory the operation uses (relative to the root unless outside it),
+    /// whatever a later run is configured with.
+    pub staging: PathBuf,
+    /// The record a consolidation writes, kept here so it can be finished without
+    /// verifying again.
+    pub lock: Option<LockRecord>,
+}
+
+impl Journal {
+    pub fn path(root: &Path) -> PathBuf {
+        root.join(JOURNAL_FILE)
+    }
+
+    /// Records the journal durably: a crash leaves the previous version or this one.
+    pub fn write(&self, root: &Path) -> anyhow::Result<()> {
+        let body = toml::to_string(self).expect("a journal always serializes");
+        let text = format!(
+            "# An xtask operation is under way or was interrupted; do not edit or remove.\n\
+             # `cargo xtask status` says how to finish or undo it.\n{body}"
+        );
+        durable::write_atomically(&Journal::path(root), text.as_bytes())
+    }
+
+    /// The journal of an interrupted operation, if there is one.
+    pub fn read(root: &Path) -> anyhow::Result<Option<Journal>> {
+        let path = Journal::path(root);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let journal: Journal = toml::from_str(&text)
+            .with_context(|| format!("{}: not a valid journal", path.display()))?;
+        journal
+            .check_plan()
+            .with_context(|| format!("{}: written by another version of xtask", path.display()))?;
+        Ok(Some(journal))
+    }
+
+    pub fn remove(root: &Path) -> anyhow::Result<()> {
+        durable::remove_file(&Journal::path(root))
+    }
+
+    fn check_plan(&self) -> anyhow::Result<()> {
+        let plan_is_known = match self.operation {
+            Operation::Consolidate => self.steps == CONSOLIDATE_STEPS,
+            Operation::Rollback => self.steps == ROLLBACK_STEPS,
+            Operation::UndoConsolidate => {
+                let undone: Vec<Step> = self.steps.iter().rev().copied().collect();
+                !undone.is_empty() && CONSOLIDATE_STEPS.starts_with(&undone)
+            }
+        };
+        if !plan_is_known {
+            bail!(
+                "unknown plan {:?} for {}",
+                self.steps,
+                self.operation.name()
+            );
+        }
+        if self.completed > self.steps.len() {
+            bail!("{} steps completed of {}", self.completed, self.steps.len());
+        }
+        if self.operation != Operation::Rollback && self.lock.is_none() {
+            bail!("a consolidation journal without its lock record");
+        }
+        Ok(())
+    }
+
+    fn progress(&self) -> String {
+        match self.completed {
+            0 => "before its first step".to_owned(),
+            done => format!(
+                "after step {done} of {} ({})",
+                self.steps.len(),
+                self.steps[done - 1].description()
+            ),
+        }
+    }
+}
+
+/// What happened and what to do about it.
+impl fmt::Display for Journal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let progress = self.progress();
+        match self.operation {
+            Operation::Consolidate => write!(
+                f,
+                "consolidation interrupted {progress}: run `cargo xtask consolidate` to \
+                 finish it or `cargo xtask rollback` to undo it"
+            ),
+            Operation::Rollback => write!(
+                f,
+                "rollback interrupted {progress}: run `cargo xtask rollback` to finish it"
+            ),
+            Operation::UndoConsolidate => write!(
+                f,
+                "undoing an interrupted consolidation was itself interrupted {progress}: run \
+                 `cargo xtask rollback` to finish undoing it"
+            ),
+        }
+    }
+}
+
+/// Every failpoint an operation can reach with this plan, in the order they are reached:
+/// `<operation>:after-begin`, then for each step `i` (from 1): `<operation>:during-step-<i>`
+/// when the step copies or removes a directory (hit after its first file), then
+/// `<operation>:before-record-step-<i>` (step done, journal not yet updated) and
+/// `<operation>:after-step-<i>`.
+pub fn failpoints(operation: Operation, steps: &[Step]) -> Vec<String> {
+    let name = operation.name();
+    let mut names = vec![format!("{name}:after-begin")];
+    for (index, step) in steps.iter().enumerate() {
+        let number = index + 1;
+        if works_file_by_file(operation, *step) {
+            names.push(format!("{name}:during-step-{number}"));
+        }
+        names.push(format!("{name}:before-record-step-{number}"));
+        names.push(format!("{name}:after-step-{number}"));
+    }
+    names
+}
+
+/// Whether the step copies or removes a directory file by file, and so can be cut off
+/// half-way rather than only before or after.
+fn works_file_by_file(operation: Operation, step: Step) -> bool {
+    matches!(
+        (operation, step),
+        (
+            Operation::Consolidate | Operation::UndoConsolidate,
+            Step::BackUpHistory | Step::RemoveHistoryCopy
+        )
+    )
+}
+
+/// In a debug build, kills the process with SIGKILL when `XTASK_FAILPOINT` names this
+/// point: the tests use it to prove that a run cut off there loses nothing.
+pub fn failpoint(name: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var_os(FAILPOINT_VAR).is_some_and(|wanted| wanted == name) {
+        let pid = std::process::id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid])
+            .status();
+        // The signal is delivered before `kill` returns; should it have failed, stop anyway.
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
+}

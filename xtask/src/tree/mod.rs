@@ -1,0 +1,366 @@
+//! The migration directories on disk: the history, its backup, the staged consolidated
+//! set; their manifests, the lock record, and the journaled swap between them.
+//!
+//! ```text
+//! <root>/migrations/                      what a fresh database runs
+//! <root>/migrations/consolidation.lock    present once consolidated (lock::LockRecord)
+//! <root>/migrations.old/                  the history, kept after consolidation
+//! <root>/migrations.old/MANIFEST.sum      its manifest (manifest::Manifest)
+//! <root>/migrations.new/                  the staged consolidated set (configurable)
+//! <root>/.xtask-journal                   only while a swap is under way or interrupted
+//! ```
+//!
+//! Only filesystem work here; no database.
+
+mod durable;
+pub mod journal;
+pub mod lock;
+pub mod manifest;
+pub mod swap;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use journal::{Journal, Operation};
+pub use lock::{LockRecord, SideRecord};
+pub use manifest::{Manifest, ManifestChange};
+pub use swap::{
+    consolidate_swap, finish, preflight_consolidate, recover, rollback, undo, BackupChanged,
+    RollbackOutcome,
+};
+
+use manifest::list_changes;
+
+pub const MIGRATIONS_DIR: &str = "migrations";
+pub const BACKUP_DIR: &str = "migrations.old";
+pub const DEFAULT_STAGING_DIR: &str = "migrations.new";
+/// In `migrations.old/`: the manifest of the history it holds.
+pub const MANIFEST_FILE: &str = "MANIFEST.sum";
+/// In `migrations/`: the record of the consolidation that put the set there.
+pub const LOCK_FILE: &str = "consolidation.lock";
+/// At the root, only while an operation is under way or after one was cut off.
+pub const JOURNAL_FILE: &str = ".xtask-journal";
+/// The backup while it is being copied; renamed to `migrations.old/` once whole.
+const BACKUP_PARTIAL_DIR: &str = "migrations.old.partial";
+/// The history between leaving `migrations/` and being removed (its copy is the backup).
+const OUTGOING_DIR: &str = "migrations.outgoing";
+/// The history's copy being restored from the backup while a consolidation is undone.
+const OUTGOING_PARTIAL_DIR: &str = "migrations.outgoing.partial";
+
+/// Where the migration directories of one repository are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tree {
+    pub root: PathBuf,
+    /// The staged consolidated set; must be on the same file system as the root.
+    pub staging: PathBuf,
+}
+
+impl Tree {
+    /// The tree at `root`, staging in `migrations.new/`.
+    pub fn new(root: impl Into<PathBuf>) -> Tree {
+        let root = root.into();
+        Tree {
+            staging: root.join(DEFAULT_STAGING_DIR),
+            root,
+        }
+    }
+
+    /// The tree at `root`, staging in `staging` (relative to `root` unless absolute).
+    pub fn with_staging(root: impl Into<PathBuf>, staging: impl AsRef<Path>) -> Tree {
+        let root = root.into();
+        Tree {
+            staging: root.join(staging),
+            root,
+        }
+    }
+
+    pub fn migrations(&self) -> PathBuf {
+        self.root.join(MIGRATIONS_DIR)
+    }
+
+    pub fn backup(&self) -> PathBuf {
+        self.root.join(BACKUP_DIR)
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        self.migrations().join(LOCK_FILE)
+    }
+
+    pub fn manifest_path(&self) -> PathBuf {
+        self.backup().join(MANIFEST_FILE)
+    }
+
+    /// The staging directory as a journal records it: relative to the root when under it,
+    /// so that the journal stays valid if the repository is moved.
+    fn staging_as_recorded(&self) -> PathBuf {
+        let relative = self.staging.strip_prefix(&self.root);
+        relative.map_or_else(|_| self.staging.clone(), Path::to_path_buf)
+    }
+
+    fn backup_partial(&self) -> PathBuf {
+        self.root.join(BACKUP_PARTIAL_DIR)
+    }
+
+    fn outgoing(&self) -> PathBuf {
+        self.root.join(OUTGOING_DIR)
+    }
+
+    fn outgoing_partial(&self) -> PathBuf {
+        self.root.join(OUTGOING_PARTIAL_DIR)
+    }
+
+    /// Working directories of the swap that exist although no journal says why.
+    fn leftovers(&self) -> Vec<PathBuf> {
+        [
+            self.backup_partial(),
+            self.outgoing(),
+            self.outgoing_partial(),
+        ]
+        .into_iter()
+        .filter(|dir| dir.exists())
+        .collect()
+    }
+
+    /// Which of the known states the directories are in. Errors only when the journal
+    /// cannot be read; a manifest that cannot be checked is reported in the state.
+    pub fn state(&self) -> anyhow::Result<TreeState> {
+        if let Some(journal) = Journal::read(&self.root)? {
+            return Ok(TreeState::Interrupted(Box::new(journal)));
+        }
+        if let Some(leftover) = self.leftovers().into_iter().next() {
+            return Ok(TreeState::Inconsistent(Inconsistency::Leftover(leftover)));
+        }
+        let has_migrations = self.migrations().is_dir();
+        let has_staging = self.staging.exists();
+        let has_backup = self.backup().exists();
+        let has_lock = self.lock_path().exists();
+        let has_manifest = self.manifest_path().exists();
+        let inconsistency = match () {
+            () if !has_migrations => Inconsistency::NoMigrations,
+            () if has_backup && !has_manifest => Inconsistency::BackupWithoutManifest,
+            () if has_backup && !has_lock => Inconsistency::BackupWithoutLock,
+            () if has_lock && !has_backup => Inconsistency::LockWithoutBackup,
+            () if has_lock && has_staging => Inconsistency::StagingBesideConsolidated,
+            () if has_lock => {
+                return Ok(TreeState::Consolidated(ConsolidatedChecks {
+                    backup: ManifestCheck::run(&self.backup(), || {
+                        Manifest::read(&self.manifest_path())
+                    }),
+                    migrations: ManifestCheck::run(&self.migrations(), || {
+                        Ok(LockRecord::read(&self.lock_path())?.consolidated.manifest)
+                    }),
+                }))
+            }
+            () if has_staging => return Ok(TreeState::Staged),
+            () => return Ok(TreeState::HistoryOnly),
+        };
+        Ok(TreeState::Inconsistent(inconsistency))
+    }
+
+    /// What `cargo xtask status` prints: the state, its checks, and the lock record.
+    pub fn status(&self) -> anyhow::Result<TreeStatus> {
+        let state = self.state()?;
+        let lock = match state {
+            TreeState::Consolidated(_) => LockRecord::read(&self.lock_path()).ok(),
+            _ => None,
+        };
+        Ok(TreeStatus {
+            tree: self.clone(),
+            state,
+            lock,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeState {
+    /// `migrations/` holds the history; nothing is staged or backed up.
+    HistoryOnly,
+    /// A consolidated set waits in the staging directory beside the history.
+    Staged,
+    /// `migrations/` holds the consolidated set and its lock, `migrations.old/` the history.
+    Consolidated(ConsolidatedChecks),
+    /// A journal exists: an operation was cut off. Boxed: it carries the whole lock record.
+    Interrupted(Box<Journal>),
+    /// None of the above; nothing is done until a person looks.
+    Inconsistent(Inconsistency),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsolidatedChecks {
+    /// `migrations.old/` against its `MANIFEST.sum`.
+    pub backup: ManifestCheck,
+    /// `migrations/` against the consolidated manifest in `consolidation.lock`.
+    pub migrations: ManifestCheck,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestCheck {
+    Intact,
+    Changed(Vec<ManifestChange>),
+    /// The manifest or the directory could not be read; the reason, with its causes.
+    Unreadable(String),
+}
+
+impl ManifestCheck {
+    fn run(dir: &Path, expected: impl FnOnce() -> anyhow::Result<Manifest>) -> ManifestCheck {
+        let compared = expected()
+            .and_then(|expected| Ok(Manifest::changes(&expected, &Manifest::of_dir(dir)?)));
+        match compared {
+            Ok(changes) if changes.is_empty() => ManifestCheck::Intact,
+            Ok(changes) => ManifestCheck::Changed(changes),
+            Err(err) => ManifestCheck::Unreadable(format!("{err:#}")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inconsistency {
+    NoMigrations,
+    BackupWithoutManifest,
+    BackupWithoutLock,
+    LockWithoutBackup,
+    StagingBesideConsolidated,
+    /// A working directory of the swap, with no journal to say what it holds.
+    Leftover(PathBuf),
+}
+
+/// Each state says what it is and what to do next.
+impl fmt::Display for TreeState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TreeState::HistoryOnly => write!(
+                f,
+                "migrations/ holds the history and nothing is staged: write the consolidated \
+                 set to the staging directory, then run `cargo xtask consolidate`"
+            ),
+            TreeState::Staged => write!(
+                f,
+                "a consolidated set is staged beside the history: run `cargo xtask \
+                 consolidate` to verify it and swap it in"
+            ),
+            TreeState::Consolidated(checks) => {
+                write!(
+                    f,
+                    "consolidated: migrations/ holds the consolidated set, migrations.old/ the \
+                     history"
+                )?;
+                match &checks.backup {
+                    ManifestCheck::Intact => write!(
+                        f,
+                        "\nmigrations.old/ matches its {MANIFEST_FILE}: `cargo xtask rollback` \
+                         can undo the consolidation"
+                    )?,
+                    ManifestCheck::Changed(changes) => write!(
+                        f,
+                        "\nmigrations.old/ differs from its {MANIFEST_FILE}:{}\nrestore those \
+                         files before `cargo xtask rollback`, or pass --force to roll back to \
+                         them as they are",
+                        list_changes(changes)
+                    )?,
+                    ManifestCheck::Unreadable(reason) => {
+                        write!(f, "\nmigrations.old/ cannot be checked: {reason}")?
+                    }
+                }
+                match &checks.migrations {
+                    ManifestCheck::Intact => {
+                        write!(f, "\nmigrations/ matches the set recorded in {LOCK_FILE}")
+                    }
+                    ManifestCheck::Changed(changes) => write!(
+                        f,
+                        "\nmigrations/ changed since the consolidation recorded in \
+                         {LOCK_FILE}:{}\nnew migrations are fine; an edited or removed one \
+                         is not seen by databases that already ran it",
+                        list_changes(changes)
+                    ),
+                    ManifestCheck::Unreadable(reason) => {
+                        write!(f, "\nmigrations/ cannot be checked: {reason}")
+                    }
+                }
+            }
+            TreeState::Interrupted(journal) => write!(f, "{journal}"),
+            TreeState::Inconsistent(inconsistency) => write!(f, "{inconsistency}"),
+        }
+    }
+}
+
+impl fmt::Display for Inconsistency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Inconsistency::NoMigrations => write!(
+                f,
+                "there is no migrations/ directory: restore it from version control"
+            ),
+            Inconsistency::BackupWithoutManifest => write!(
+                f,
+                "migrations.old/ has no {MANIFEST_FILE}, so it cannot be checked: restore the \
+                 manifest from version control"
+            ),
+            Inconsistency::BackupWithoutLock => write!(
+                f,
+                "migrations.old/ exists but migrations/ has no {LOCK_FILE}: a backup from an \
+                 earlier consolidation, or migrations/ was replaced by hand; move migrations.old/ \
+                 away, or let `cargo xtask consolidate --force` set it aside"
+            ),
+            Inconsistency::LockWithoutBackup => write!(
+                f,
+                "migrations/ holds {LOCK_FILE} but there is no migrations.old/: rollback is \
+                 impossible; restore migrations.old/ from version control, or remove the lock \
+                 record once the history is no longer needed"
+            ),
+            Inconsistency::StagingBesideConsolidated => write!(
+                f,
+                "consolidated, yet the staging directory exists: move it away before `cargo \
+                 xtask rollback`, which moves the consolidated set there"
+            ),
+            Inconsistency::Leftover(dir) => write!(
+                f,
+                "{} is left over from an interrupted operation whose journal is gone: compare \
+                 it with migrations/ and migrations.old/, then remove it",
+                dir.display()
+            ),
+        }
+    }
+}
+
+/// The state with the paths it concerns and, once consolidated, the lock record.
+#[derive(Debug, Clone)]
+pub struct TreeStatus {
+    pub tree: Tree,
+    pub state: TreeState,
+    pub lock: Option<LockRecord>,
+}
+
+impl fmt::Display for TreeStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "root:    {}", self.tree.root.display())?;
+        writeln!(f, "staging: {}", self.tree.staging.display())?;
+        writeln!(f, "{}", self.state)?;
+        if let Some(lock) = &self.lock {
+            writeln!(
+                f,
+                "consolidated at {} by xtask {} on PostgreSQL {}",
+                lock.time.to_rfc3339(),
+                lock.tool_version,
+                lock.postgres_version
+            )?;
+            for (side, record) in [
+                ("history", &lock.history),
+                ("consolidated", &lock.consolidated),
+            ] {
+                writeln!(
+                    f,
+                    "{side}: {} files, digest {}, schema {}, data {}",
+                    record.manifest.files().len(),
+                    record.manifest.digest(),
+                    record.schema_fingerprint,
+                    record.data_fingerprint
+                )?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,536 @@
+//! The swap and rollback on temporary trees, including a run cut off by SIGKILL at every
+//! failpoint: the operation runs in a child process (this test binary, re-executed to run
+//! `child_operation` only) that kills itself at the named point.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::Command;
+
+use tempfile::TempDir;
+use walkdir::WalkDir;
+
+use super::journal::{failpoints, Operation, CONSOLIDATE_STEPS, FAILPOINT_VAR, ROLLBACK_STEPS};
+use super::lock::tests::sample;
+use super::*;
+
+const HISTORY: &[(&str, &str)] = &[
+    (
+        "20250101000001_initial.sql",
+        "CREATE TABLE pack (id bigserial);\n",
+    ),
+    (
+        "20250101000002_runtime.sql",
+        "CREATE TABLE runtime (id bigserial);\n",
+    ),
+    (
+        "20250101000003_pack_system.sql",
+        "ALTER TABLE pack ADD system bool;\r\n",
+    ),
+    ("fixtures/core.csv", "core,1\n"),
+];
+
+const CONSOLIDATED: &[(&str, &str)] = &[
+    (
+        "20250101000000_baseline.sql",
+        "CREATE TABLE pack (id bigserial, system bool);\n",
+    ),
+    (
+        "20250101000001_runtime.sql",
+        "CREATE TABLE runtime (id bigserial);\n",
+    ),
+];
+
+/// Every file and directory under a root, by relative path; directories map to `None`.
+type Snapshot = BTreeMap<String, Option<Vec<u8>>>;
+
+fn snapshot(root: &Path) -> Snapshot {
+    WalkDir::new(root)
+        .min_depth(1)
+        .into_iter()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let name = entry.path().strip_prefix(root).unwrap();
+            let name = name.to_str().unwrap().to_owned();
+            let bytes = entry
+                .file_type()
+                .is_file()
+                .then(|| fs::read(entry.path()).unwrap());
+            (name, bytes)
+        })
+        .collect()
+}
+
+fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (name, contents) in files {
+        let path = dir.join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, contents).unwrap();
+    }
+}
+
+fn staged_tree() -> (TempDir, Tree) {
+    let root = tempfile::tempdir().unwrap();
+    let tree = Tree::new(root.path());
+    write_files(&tree.migrations(), HISTORY);
+    write_files(&tree.staging, CONSOLIDATED);
+    (root, tree)
+}
+
+/// The record verification would make for the tree as it is; the same in every process.
+fn verified_lock(tree: &Tree) -> LockRecord {
+    sample(
+        Manifest::of_dir(&tree.migrations()).unwrap(),
+        Manifest::of_dir(&tree.staging).unwrap(),
+    )
+}
+
+fn consolidated_tree() -> (TempDir, Tree) {
+    let (root, tree) = staged_tree();
+    consolidate_swap(&tree, &verified_lock(&tree), false).unwrap();
+    (root, tree)
+}
+
+fn error_text(result: anyhow::Result<impl std::fmt::Debug>) -> String {
+    format!("{:#}", result.unwrap_err())
+}
+
+#[test]
+fn consolidate_then_rollback_gives_back_the_identical_tree() {
+    let (_root, tree) = staged_tree();
+    let before = snapshot(&tree.root);
+
+    consolidate_swap(&tree, &verified_lock(&tree), false).unwrap();
+    let TreeState::Consolidated(checks) = tree.state().unwrap() else {
+        panic!("not consolidated: {}", tree.state().unwrap());
+    };
+    assert_eq!(checks.backup, ManifestCheck::Intact);
+    assert_eq!(checks.migrations, ManifestCheck::Intact);
+    assert!(!tree.staging.exists());
+    assert_eq!(
+        LockRecord::read(&tree.lock_path()).unwrap(),
+        verified_lock_of(&before)
+    );
+
+    assert_eq!(rollback(&tree, false).unwrap(), RollbackOutcome::RolledBack);
+    assert_eq!(snapshot(&tree.root), before);
+    assert_eq!(tree.state().unwrap(), TreeState::Staged);
+    assert_eq!(
+        rollback(&tree, false).unwrap(),
+        RollbackOutcome::NothingToUndo
+    );
+    assert_eq!(snapshot(&tree.root), before);
+}
+
+fn verified_lock_of(snapshot: &Snapshot) -> LockRecord {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in snapshot {
+        let path = dir.path().join(name);
+        match bytes {
+            Some(bytes) => fs::write(path, bytes).unwrap(),
+            None => fs::create_dir(path).unwrap(),
+        }
+    }
+    verified_lock(&Tree::new(dir.path()))
+}
+
+#[test]
+fn rollback_then_consolidate_changes_nothing_but_the_lock_time() {
+    let (_root, tree) = consolidated_tree();
+    let consolidated = snapshot(&tree.root);
+
+    rollback(&tree, false).unwrap();
+    let later = LockRecord::new(
+        "17.2".into(),
+        verified_lock(&tree).history,
+        verified_lock(&tree).consolidated,
+    );
+    consolidate_swap(&tree, &later, false).unwrap();
+    let again = snapshot(&tree.root);
+
+    let lock_name = format!("{MIGRATIONS_DIR}/{LOCK_FILE}");
+    assert_eq!(
+        again.keys().collect::<Vec<_>>(),
+        consolidated.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &again {
+        if *name != lock_name {
+            assert_eq!(bytes, &consolidated[name], "{name}");
+        }
+    }
+    let lines = |snapshot: &Snapshot| -> Vec<String> {
+        let text = String::from_utf8(snapshot[&lock_name].clone().unwrap()).unwrap();
+        text.lines()
+            .filter(|line| !line.starts_with("time = "))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(lines(&again), lines(&consolidated));
+    assert_ne!(again[&lock_name], consolidated[&lock_name]);
+}
+
+#[test]
+fn states_are_told_apart_and_say_what_to_do() {
+    let root = tempfile::tempdir().unwrap();
+    let tree = Tree::new(root.path());
+    assert!(matches!(
+        tree.state().unwrap(),
+        TreeState::Inconsistent(Inconsistency::NoMigrations)
+    ));
+    write_files(&tree.migrations(), HISTORY);
+    assert_eq!(tree.state().unwrap(), TreeState::HistoryOnly);
+    assert!(tree
+        .state()
+        .unwrap()
+        .to_string()
+        .contains("then run `cargo xtask consolidate`"));
+    write_files(&tree.staging, CONSOLIDATED);
+    assert_eq!(tree.state().unwrap(), TreeState::Staged);
+
+    write_files(&tree.backup(), HISTORY);
+    Manifest::of_dir(&tree.backup())
+        .unwrap()
+        .write(&tree.manifest_path())
+        .unwrap();
+    let state = tree.state().unwrap();
+    assert_eq!(
+        state,
+        TreeState::Inconsistent(Inconsistency::BackupWithoutLock)
+    );
+    assert!(state.to_string().contains("consolidate --force"), "{state}");
+
+    let (_root, tree) = consolidated_tree();
+    let status = tree.status().unwrap().to_string();
+    assert!(
+        status.contains("migrations.old/ matches its MANIFEST.sum"),
+        "{status}"
+    );
+    assert!(
+        status.contains("consolidated at 2026-02-04T10:00:00+00:00"),
+        "{status}"
+    );
+    fs::write(
+        tree.migrations().join("20250201000000_new.sql"),
+        "SELECT 1;",
+    )
+    .unwrap();
+    let status = tree.status().unwrap().to_string();
+    assert!(status.contains("added: 20250201000000_new.sql"), "{status}");
+}
+
+#[test]
+fn preflight_refuses_a_missing_or_empty_staging_set() {
+    let (_root, tree) = staged_tree();
+    let lock = verified_lock(&tree);
+
+    fs::rename(&tree.staging, tree.root.join("elsewhere")).unwrap();
+    let err = error_text(consolidate_swap(&tree, &lock, false));
+    assert!(err.contains("no consolidated set is staged"), "{err}");
+
+    fs::create_dir(&tree.staging).unwrap();
+    let err = error_text(preflight_consolidate(&tree, false));
+    assert!(err.contains("holds no files"), "{err}");
+    assert_eq!(tree.state().unwrap(), TreeState::Staged);
+}
+
+#[test]
+fn preflight_refuses_an_existing_backup_unless_forced_and_keeps_it() {
+    let (_root, tree) = staged_tree();
+    write_files(&tree.backup(), &[("earlier.sql", "SELECT 'earlier';")]);
+    let earlier = snapshot(&tree.backup());
+
+    let err = error_text(consolidate_swap(&tree, &verified_lock(&tree), false));
+    assert!(err.contains("migrations.old already exists"), "{err}");
+    assert!(err.contains("--force"), "{err}");
+
+    consolidate_swap(&tree, &verified_lock(&tree), true).unwrap();
+    assert!(matches!(tree.state().unwrap(), TreeState::Consolidated(_)));
+    let set_aside: Vec<_> = fs::read_dir(&tree.root)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            let name = path.file_name().unwrap().to_str().unwrap();
+            name.starts_with("migrations.old.") && name != BACKUP_DIR
+        })
+        .collect();
+    assert_eq!(set_aside.len(), 1, "{set_aside:?}");
+    assert_eq!(snapshot(&set_aside[0]), earlier);
+}
+
+#[test]
+fn consolidate_refuses_files_changed_since_verification() {
+    let (_root, tree) = staged_tree();
+    let lock = verified_lock(&tree);
+    fs::write(
+        tree.staging.join("20250101000001_runtime.sql"),
+        "DROP TABLE pack;",
+    )
+    .unwrap();
+    let before = snapshot(&tree.root);
+    let err = error_text(consolidate_swap(&tree, &lock, false));
+    assert!(err.contains("changed since it was verified"), "{err}");
+    assert!(err.contains("edited: 20250101000001_runtime.sql"), "{err}");
+    assert_eq!(snapshot(&tree.root), before);
+}
+
+#[test]
+fn rollback_refuses_a_tampered_backup_naming_the_file_unless_forced() {
+    let (_root, tree) = consolidated_tree();
+    let tampered = tree.backup().join("20250101000002_runtime.sql");
+    fs::write(&tampered, "CREATE TABLE runtime ();\n").unwrap();
+    let before = snapshot(&tree.root);
+
+    let err = rollback(&tree, false).unwrap_err();
+    let changed = err
+        .downcast_ref::<BackupChanged>()
+        .expect("a BackupChanged error");
+    assert_eq!(
+        changed.changes,
+        [ManifestChange::Edited("20250101000002_runtime.sql".into())]
+    );
+    assert!(err
+        .to_string()
+        .contains("edited: 20250101000002_runtime.sql"));
+    assert!(err.to_string().contains("rollback --force"));
+    assert_eq!(snapshot(&tree.root), before);
+
+    assert_eq!(rollback(&tree, true).unwrap(), RollbackOutcome::RolledBack);
+    assert_eq!(tree.state().unwrap(), TreeState::Staged);
+    let restored = tree.migrations().join("20250101000002_runtime.sql");
+    assert_eq!(
+        fs::read_to_string(restored).unwrap(),
+        "CREATE TABLE runtime ();\n"
+    );
+}
+
+// Crash safety.
+
+const CHILD_ROOT_VAR: &str = "XTASK_TEST_CHILD_ROOT";
+const CHILD_STAGING_VAR: &str = "XTASK_TEST_CHILD_STAGING";
+const CHILD_OPERATION_VAR: &str = "XTASK_TEST_CHILD_OPERATION";
+
+/// Not a test of its own: the body of the child process `kill_at` starts. Does nothing
+/// unless started that way.
+#[test]
+fn child_operation() {
+    let (Some(root), Some(staging), Ok(operation)) = (
+        std::env::var_os(CHILD_ROOT_VAR),
+        std::env::var_os(CHILD_STAGING_VAR),
+        std::env::var(CHILD_OPERATION_VAR),
+    ) else {
+        return;
+    };
+    let tree = Tree::with_staging(root, staging);
+    match operation.as_str() {
+        "consolidate" => consolidate_swap(&tree, &verified_lock(&tree), false).unwrap(),
+        "rollback" => drop(rollback(&tree, false).unwrap()),
+        "undo-consolidate" => undo(&tree).unwrap(),
+        other => panic!("unknown operation {other}"),
+    }
+}
+
+/// Runs `operation` on `tree` in a child process and checks that it died of SIGKILL at
+/// `failpoint`.
+fn kill_at(tree: &Tree, operation: Operation, failpoint: &str) {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "tree::tests::child_operation", "--nocapture"])
+        .args(["--test-threads", "1"])
+        .env(CHILD_ROOT_VAR, &tree.root)
+        .env(CHILD_STAGING_VAR, &tree.staging)
+        .env(CHILD_OPERATION_VAR, operation.name())
+        .env(FAILPOINT_VAR, failpoint)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.signal(),
+        Some(9),
+        "{failpoint} was not reached: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+/// Every file of the history and of the consolidated set exists, with its original bytes,
+/// in one of the places the operations keep it.
+fn assert_nothing_lost(tree: &Tree, failpoint: &str) {
+    let places = |files: &[(&str, &str)], dirs: &[std::path::PathBuf]| {
+        for (name, contents) in files {
+            let kept = dirs.iter().any(|dir| {
+                fs::read(dir.join(name)).is_ok_and(|bytes| bytes == contents.as_bytes())
+            });
+            assert!(
+                kept,
+                "{failpoint}: {name} lost; tree: {:#?}",
+                snapshot(&tree.root).keys()
+            );
+        }
+    };
+    places(
+        HISTORY,
+        &[tree.migrations(), tree.backup(), tree.outgoing()],
+    );
+    places(CONSOLIDATED, &[tree.staging.clone(), tree.migrations()]);
+}
+
+fn interrupted_journal(tree: &Tree, failpoint: &str) -> Journal {
+    match tree.state().unwrap() {
+        TreeState::Interrupted(journal) => *journal,
+        other => panic!("{failpoint}: not interrupted but {other:?}"),
+    }
+}
+
+fn reference_consolidated() -> Snapshot {
+    let (_root, tree) = consolidated_tree();
+    snapshot(&tree.root)
+}
+
+#[test]
+fn consolidate_cut_off_anywhere_can_be_finished() {
+    let consolidated = reference_consolidated();
+    for failpoint in failpoints(Operation::Consolidate, &CONSOLIDATE_STEPS) {
+        let (_root, tree) = staged_tree();
+        kill_at(&tree, Operation::Consolidate, &failpoint);
+        assert_nothing_lost(&tree, &failpoint);
+        let journal = interrupted_journal(&tree, &failpoint);
+        assert_eq!(journal.operation, Operation::Consolidate);
+        let advice = journal.to_string();
+        assert!(
+            advice.starts_with("consolidation interrupted")
+                && advice.ends_with(
+                    "run `cargo xtask consolidate` to finish it or `cargo xtask rollback` to \
+                     undo it"
+                ),
+            "{failpoint}: {advice}"
+        );
+        assert_eq!(error_text(recover(&tree)), advice, "{failpoint}");
+        assert_eq!(error_text(preflight_consolidate(&tree, true)), advice);
+
+        assert_eq!(
+            finish(&tree).unwrap(),
+            Operation::Consolidate,
+            "{failpoint}"
+        );
+        assert_eq!(snapshot(&tree.root), consolidated, "{failpoint}");
+    }
+}
+
+#[test]
+fn consolidate_cut_off_anywhere_can_be_undone() {
+    for failpoint in failpoints(Operation::Consolidate, &CONSOLIDATE_STEPS) {
+        let (_root, tree) = staged_tree();
+        let before = snapshot(&tree.root);
+        kill_at(&tree, Operation::Consolidate, &failpoint);
+        assert_nothing_lost(&tree, &failpoint);
+
+        assert_eq!(
+            rollback(&tree, false).unwrap(),
+            RollbackOutcome::UndidInterruptedConsolidation,
+            "{failpoint}"
+        );
+        assert_eq!(tree.state().unwrap(), TreeState::Staged, "{failpoint}");
+        assert_eq!(snapshot(&tree.root), before, "{failpoint}");
+    }
+}
+
+#[test]
+fn undo_cut_off_anywhere_can_be_finished() {
+    // Cut the consolidation off as late as possible, so that the undo has every step to do.
+    let undo_steps: Vec<_> = CONSOLIDATE_STEPS.iter().rev().copied().collect();
+    for failpoint in failpoints(Operation::UndoConsolidate, &undo_steps) {
+        let (_root, tree) = staged_tree();
+        let before = snapshot(&tree.root);
+        kill_at(
+            &tree,
+            Operation::Consolidate,
+            "consolidate:before-record-step-5",
+        );
+        kill_at(&tree, Operation::UndoConsolidate, &failpoint);
+        assert_nothing_lost(&tree, &failpoint);
+        let journal = interrupted_journal(&tree, &failpoint);
+        assert_eq!(journal.steps, undo_steps, "{failpoint}");
+        assert!(
+            journal
+                .to_string()
+                .ends_with("run `cargo xtask rollback` to finish undoing it"),
+            "{failpoint}: {journal}"
+        );
+        assert!(error_text(finish(&tree)).contains("cannot be turned back"));
+        assert!(error_text(preflight_consolidate(&tree, false)).contains("finish undoing it"));
+
+        assert_eq!(recover(&tree).unwrap(), Some(Operation::UndoConsolidate));
+        assert_eq!(tree.state().unwrap(), TreeState::Staged, "{failpoint}");
+        assert_eq!(snapshot(&tree.root), before, "{failpoint}");
+    }
+}
+
+#[test]
+fn rollback_cut_off_anywhere_can_be_finished() {
+    let (_root, staged) = staged_tree();
+    let original = snapshot(&staged.root);
+    for (index, failpoint) in failpoints(Operation::Rollback, &ROLLBACK_STEPS)
+        .into_iter()
+        .enumerate()
+    {
+        let (_root, tree) = consolidated_tree();
+        kill_at(&tree, Operation::Rollback, &failpoint);
+        assert_nothing_lost(&tree, &failpoint);
+        let journal = interrupted_journal(&tree, &failpoint);
+        assert_eq!(journal.operation, Operation::Rollback);
+        assert!(
+            journal.to_string().starts_with("rollback interrupted")
+                && journal
+                    .to_string()
+                    .ends_with("run `cargo xtask rollback` to finish it"),
+            "{failpoint}: {journal}"
+        );
+        assert!(
+            error_text(undo(&tree)).contains("cannot be undone"),
+            "{failpoint}"
+        );
+
+        // Both ways out: the recovery, and the command a person would type.
+        if index % 2 == 0 {
+            assert_eq!(recover(&tree).unwrap(), Some(Operation::Rollback));
+        } else {
+            assert_eq!(
+                rollback(&tree, false).unwrap(),
+                RollbackOutcome::FinishedInterruptedRollback
+            );
+        }
+        assert_eq!(tree.state().unwrap(), TreeState::Staged, "{failpoint}");
+        assert_eq!(snapshot(&tree.root), original, "{failpoint}");
+    }
+}
+
+#[test]
+fn recovery_uses_the_staging_directory_the_journal_names() {
+    let root = tempfile::tempdir().unwrap();
+    let tree = Tree::with_staging(root.path(), "build/consolidated");
+    write_files(&tree.migrations(), HISTORY);
+    write_files(&tree.staging, CONSOLIDATED);
+    let staged = snapshot(&tree.root);
+    let configured_otherwise = Tree::new(root.path());
+
+    kill_at(&tree, Operation::Consolidate, "consolidate:after-step-3");
+    finish(&configured_otherwise).unwrap();
+    assert!(matches!(tree.state().unwrap(), TreeState::Consolidated(_)));
+
+    kill_at(&tree, Operation::Rollback, "rollback:after-step-1");
+    recover(&configured_otherwise).unwrap();
+    assert_eq!(snapshot(&tree.root), staged);
+    assert!(!configured_otherwise.staging.exists());
+}
+
+#[test]
+fn failpoints_are_documented_by_their_names() {
+    let names = failpoints(Operation::Consolidate, &CONSOLIDATE_STEPS);
+    assert_eq!(names.first().unwrap(), "consolidate:after-begin");
+    assert!(names.contains(&"consolidate:during-step-1".to_owned()));
+    assert!(names.contains(&"consolidate:after-step-3".to_owned()));
+    assert_eq!(names.len(), 1 + 5 * 2 + 2);
+    assert_eq!(
+        failpoints(Operation::Rollback, &ROLLBACK_STEPS).len(),
+        1 + 4 * 2
+    );
+}
