@@ -45,6 +45,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Verify(cmd::verify::Verify),
+    Rollback(cmd::rollback::Rollback),
+    Status(cmd::status::Status),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,8 @@ fn main() -> ExitCode {
     let root = cli.root.unwrap_or_else(workspace_root);
     let result = match cli.command {
         Command::Verify(verify) => verify.run(&root),
+        Command::Rollback(rollback) => rollback.run(&root),
+        Command::Status(status) => status.run(&root),
     };
     match result {
         Ok(code) => ExitCode::from(code),
