@@ -4,6 +4,7 @@ mod cmd;
 mod comparison;
 mod config;
 mod migrations;
+mod pack;
 mod pg;
 mod report;
 mod schema;
