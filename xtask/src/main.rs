@@ -45,6 +45,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Verify(cmd::verify::Verify),
+    LoadPack(cmd::load_pack::LoadPack),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
     let root = cli.root.unwrap_or_else(workspace_root);
     let result = match cli.command {
         Command::Verify(verify) => verify.run(&root),
+        Command::LoadPack(load_pack) => load_pack.run(&root),
     };
     match result {
         Ok(code) => ExitCode::from(code),
