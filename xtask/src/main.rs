@@ -4,6 +4,7 @@ mod cmd;
 mod comparison;
 mod config;
 mod migrations;
+mod pack;
 mod pg;
 mod report;
 mod schema;
@@ -45,6 +46,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Verify(cmd::verify::Verify),
+    LoadPack(cmd::load_pack::LoadPack),
     Rollback(cmd::rollback::Rollback),
     Status(cmd::status::Status),
 }
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
     let root = cli.root.unwrap_or_else(workspace_root);
     let result = match cli.command {
         Command::Verify(verify) => verify.run(&root),
+        Command::LoadPack(load_pack) => load_pack.run(&root),
         Command::Rollback(rollback) => rollback.run(&root),
         Command::Status(status) => status.run(&root),
     };

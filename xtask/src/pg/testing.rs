@@ -19,6 +19,29 @@ pub fn scratch_client(label: &str) -> (postgres::Client, Arc<ScratchServer>) {
     (client, server)
 }
 
+/// The URL of a fresh database on the shared cluster, for code that connects by URL
+/// itself; keep the server alive as long as the URL is used.
+pub fn scratch_url(label: &str) -> (String, Arc<ScratchServer>) {
+    let server = shared_server();
+    let database = server
+        .create_database(label)
+        .expect("create a scratch database");
+    let socket_dir = server
+        .cluster
+        .as_ref()
+        .expect("the shared server is a throwaway cluster")
+        .dir()
+        .display()
+        .to_string();
+    let url = format!(
+        "postgresql:///{}?host={socket_dir}&user={}",
+        database.name(),
+        super::cluster::SUPERUSER
+    );
+    drop(database);
+    (url, server)
+}
+
 fn shared_server() -> Arc<ScratchServer> {
     static SHARED: Mutex<Weak<ScratchServer>> = Mutex::new(Weak::new());
     let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
