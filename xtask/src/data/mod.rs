@@ -6,7 +6,7 @@
 //! gets other ids than on the consolidated set, and so do the foreign keys holding them.
 //! A [`DataSnapshot`] therefore leaves such columns out, names each row by a natural key,
 //! and replaces each foreign key to a generated id with the natural key of the row it
-//! points at; the comparison and the fingerprint work on what remains.
+//! points at; [`DataDiff`] and [`DataFingerprint`] work on what remains.
 //!
 //! A table's natural key is its primary key or a unique index over plain columns, none of
 //! them left out; the primary key first, then keys whose columns are all NOT NULL, then
@@ -14,6 +14,10 @@
 //! same row may then appear more than once: rows are compared as multisets.
 
 mod catalog;
+mod diff;
+mod fingerprint;
 mod snapshot;
 
+pub use diff::{DataChange, DataDiff, DataDifference};
+pub use fingerprint::DataFingerprint;
 pub use snapshot::{CanonicalRow, DataSnapshot, LeftOut, NaturalKey, TableData};
