@@ -17,6 +17,8 @@ mod catalog;
 mod diff;
 mod fingerprint;
 mod snapshot;
+#[cfg(test)]
+mod tests;
 
 pub use diff::{DataChange, DataDiff, DataDifference};
 pub use fingerprint::DataFingerprint;
