@@ -3,6 +3,7 @@
 mod cmd;
 mod comparison;
 mod config;
+mod data;
 mod migrations;
 mod pack;
 mod pg;

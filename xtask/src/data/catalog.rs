@@ -1,0 +1,269 @@
+//! What the data comparison needs to know about each user table, read from the catalog in
+//! three queries for the whole database: its columns and which of them only record when or
+//! in which order a row was made, its unique keys, and its foreign keys.
+//!
+//! Keys are read from `pg_index.indkey` and `pg_constraint.conkey`/`confkey` rather than
+//! parsed from printed definitions. Only a column's default and a trigger function's body
+//! are matched as text, because whether they read the clock is not recorded anywhere else
+//! (dependencies on built-in functions are not stored in `pg_depend`).
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use postgres::Transaction;
+
+use super::snapshot::LeftOut;
+
+/// The display name of the table `c` in the namespace `n`, as the schema model names it:
+/// bare in `public`, qualified elsewhere.
+macro_rules! table_name {
+    ($n:literal, $c:literal) => {
+        concat!(
+            "(CASE WHEN ",
+            $n,
+            ".nspname = 'public' THEN ",
+            $c,
+            ".relname::text ELSE ",
+            $n,
+            ".nspname || '.' || ",
+            $c,
+            ".relname END)"
+        )
+    };
+}
+
+/// The table `c` in the namespace `n` holds rows of ours: an ordinary or partitioned table
+/// (a partition's rows are read through its parent), outside the system schemas, not part
+/// of an extension, and not the migration bookkeeping.
+macro_rules! user_table {
+    ($n:literal, $c:literal) => {
+        concat!(
+            "(",
+            $c,
+            ".relkind IN ('r', 'p') AND NOT ",
+            $c,
+            ".relispartition AND ",
+            $n,
+            ".nspname NOT IN ('pg_catalog', 'information_schema') AND ",
+            $n,
+            ".nspname !~ '^pg_(toast|temp)' AND ",
+            $c,
+            ".relname <> '_sqlx_migrations' AND NOT EXISTS (SELECT 1 FROM pg_depend e",
+            " WHERE e.classid = 'pg_class'::regclass AND e.objid = ",
+            $c,
+            ".oid AND e.deptype = 'e'))"
+        )
+    };
+}
+
+/// An expression that reads the clock, as PostgreSQL prints it (`now()`,
+/// `CURRENT_TIMESTAMP`, `(now() + '1 day'::interval)`): an advanced regular expression,
+/// matched case-insensitively.
+const CLOCK_EXPRESSION: &str = r"\m(now|clock_timestamp|statement_timestamp|transaction_timestamp|timeofday)\s*\(|\m(current_timestamp|current_date|current_time|localtimestamp|localtime)\M";
+
+/// An expression that draws a random value (`gen_random_uuid()`,
+/// `encode(gen_random_bytes(16), 'hex')`): such a value names a row as arbitrarily as a
+/// sequence does.
+const RANDOM_EXPRESSION: &str = r"\m(gen_random_uuid|uuid_generate_v1|uuid_generate_v1mc|uuid_generate_v4|gen_random_bytes|random)\s*\(";
+
+/// Every live column of every user table, in physical order, with why it is left out of
+/// the comparison (NULL: compared). `$1` is [`RANDOM_EXPRESSION`], `$2`
+/// [`CLOCK_EXPRESSION`]. A column counts as set from the clock by a trigger when an enabled
+/// row-level BEFORE trigger's function assigns `NEW.<column>` from the clock, the way
+/// `update_updated_column()` keeps `updated` current.
+const COLUMNS: &str = concat!(
+    "
+SELECT ",
+    table_name!("n", "c"),
+    " AS table_name,
+       format('%I.%I', n.nspname, c.relname) AS table_sql,
+       a.attname::text AS column_name,
+       quote_ident(a.attname) AS column_sql,
+       a.attnotnull AS not_null,
+       CASE WHEN a.attidentity <> '' THEN 'identity'
+            WHEN a.attgenerated <> '' THEN 'generated_expression'
+            WHEN pg_get_expr(d.adbin, d.adrelid) ~* '^nextval\\(' THEN 'sequence'
+            WHEN pg_get_expr(d.adbin, d.adrelid) ~* $1 THEN 'random_default'
+            WHEN pg_get_expr(d.adbin, d.adrelid) ~* $2 THEN 'clock_default'
+            WHEN EXISTS (
+                SELECT 1 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+                WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND t.tgenabled <> 'D'
+                  AND t.tgtype & 3 = 3
+                  AND p.prosrc ~* ('\\mnew\\s*\\.\\s*\"?'
+                                   || regexp_replace(a.attname, '(\\W)', '\\\\\\1', 'g')
+                                   || '\"?\\s*:?=\\s*(' || $2 || ')'))
+            THEN 'clock_trigger'
+       END AS left_out
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attnum > 0 AND NOT a.attisdropped AND ",
+    user_table!("n", "c"),
+    "
+ORDER BY 1, a.attnum"
+);
+
+/// Unique indexes over plain columns, whether a constraint made them or `CREATE UNIQUE
+/// INDEX` did; partial and expression indexes do not name a row by its values alone, and
+/// INCLUDE columns are not part of the key.
+const UNIQUE_KEYS: &str = concat!(
+    "
+SELECT ",
+    table_name!("n", "c"),
+    " AS table_name,
+       i.relname::text AS key_name,
+       x.indisprimary AS is_primary,
+       array_agg(a.attname::text ORDER BY k.position) AS columns
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class c ON c.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+WHERE x.indisunique AND x.indisvalid AND x.indpred IS NULL AND x.indexprs IS NULL
+  AND k.position <= x.indnkeyatts AND ",
+    user_table!("n", "c"),
+    "
+GROUP BY 1, 2, 3"
+);
+
+/// Foreign keys with their column lists in order. Copies of a partitioned table's foreign
+/// key on its partitions (`conparentid <> 0`) are left out: the parent's stands for them.
+const FOREIGN_KEYS: &str = concat!(
+    "
+SELECT ",
+    table_name!("n", "c"),
+    " AS table_name,
+       k.conname::text AS key_name, ",
+    table_name!("rn", "rc"),
+    " AS referenced_table,
+       array_agg(a.attname::text ORDER BY u.position) AS columns,
+       array_agg(ra.attname::text ORDER BY u.position) AS referenced_columns
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class rc ON rc.oid = k.confrelid
+JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+CROSS JOIN LATERAL unnest(k.conkey, k.confkey) WITH ORDINALITY AS u(attnum, ref_attnum, position)
+JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum
+JOIN pg_attribute ra ON ra.attrelid = k.confrelid AND ra.attnum = u.ref_attnum
+WHERE k.contype = 'f' AND k.conparentid = 0 AND ",
+    user_table!("n", "c"),
+    "
+GROUP BY 1, 2, 3"
+);
+
+/// A user table as the data comparison sees it.
+#[derive(Debug, Clone)]
+pub(super) struct TableShape {
+    /// As the schema model names it: `runtime`, `auth.users`.
+    pub name: String,
+    /// Quoted and qualified, to be pasted into a query.
+    pub sql_name: String,
+    /// In physical order.
+    pub columns: Vec<ColumnShape>,
+    pub unique_keys: Vec<UniqueKey>,
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct ColumnShape {
+    pub name: String,
+    /// Quoted, to be pasted into a query.
+    pub sql_name: String,
+    pub not_null: bool,
+    pub left_out: Option<LeftOut>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct UniqueKey {
+    /// The index's name, which is the constraint's when a constraint made it.
+    pub name: String,
+    pub is_primary: bool,
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct ForeignKey {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub referenced_table: String,
+    pub referenced_columns: Vec<String>,
+}
+
+impl TableShape {
+    pub fn column(&self, name: &str) -> Option<&ColumnShape> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// Reads the shape of every user table, by name.
+pub(super) fn read_tables(
+    tx: &mut Transaction<'_>,
+) -> anyhow::Result<BTreeMap<String, TableShape>> {
+    let mut tables: BTreeMap<String, TableShape> = BTreeMap::new();
+    let rows = tx
+        .query(COLUMNS, &[&RANDOM_EXPRESSION, &CLOCK_EXPRESSION])
+        .context("listing the columns of the user tables")?;
+    for row in &rows {
+        let name: String = row.try_get("table_name")?;
+        let left_out: Option<String> = row.try_get("left_out")?;
+        let column = ColumnShape {
+            name: row.try_get("column_name")?,
+            sql_name: row.try_get("column_sql")?,
+            not_null: row.try_get("not_null")?,
+            left_out: left_out.as_deref().map(LeftOut::from_query).transpose()?,
+        };
+        let sql_name: String = row.try_get("table_sql")?;
+        tables
+            .entry(name.clone())
+            .or_insert_with(|| TableShape {
+                name,
+                sql_name,
+                columns: Vec::new(),
+                unique_keys: Vec::new(),
+                foreign_keys: Vec::new(),
+            })
+            .columns
+            .push(column);
+    }
+
+    for row in &tx
+        .query(UNIQUE_KEYS, &[])
+        .context("listing the unique keys of the user tables")?
+    {
+        let table: String = row.try_get("table_name")?;
+        let key = UniqueKey {
+            name: row.try_get("key_name")?,
+            is_primary: row.try_get("is_primary")?,
+            columns: row.try_get("columns")?,
+        };
+        if let Some(table) = tables.get_mut(&table) {
+            table.unique_keys.push(key);
+        }
+    }
+
+    for row in &tx
+        .query(FOREIGN_KEYS, &[])
+        .context("listing the foreign keys of the user tables")?
+    {
+        let table: String = row.try_get("table_name")?;
+        let key = ForeignKey {
+            name: row.try_get("key_name")?,
+            columns: row.try_get("columns")?,
+            referenced_table: row.try_get("referenced_table")?,
+            referenced_columns: row.try_get("referenced_columns")?,
+        };
+        if let Some(table) = tables.get_mut(&table) {
+            table.foreign_keys.push(key);
+        }
+    }
+    // The queries group without ordering; the choices made from these lists must not
+    // depend on the order the server happened to return them in.
+    for table in tables.values_mut() {
+        table.unique_keys.sort_by(|a, b| a.name.cmp(&b.name));
+        table.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    Ok(tables)
+}
