@@ -1,13 +1,15 @@
-//! Replaying two migration chains on two scratch databases and comparing what they built.
-//! `verify` and `consolidate` share it.
+//! Replaying two migration chains on two scratch databases, loading the core pack into
+//! both, and comparing what they built: schema and data. `verify` and `consolidate` share it.
 
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::Serialize;
 
+use crate::data::{DataDiff, DataFingerprint, DataSnapshot};
 use crate::migrations::MigrationChain;
-use crate::pg::{ScratchServer, ServerOptions};
+use crate::pack::Pack;
+use crate::pg::{ScratchDatabase, ScratchServer, ServerOptions};
 use crate::schema::diff::SchemaDiff;
 use crate::schema::fingerprint::Fingerprint;
 use crate::schema::introspect::introspect;
@@ -18,12 +20,15 @@ use crate::ui::Progress;
 pub struct Built {
     pub schema: Schema,
     pub fingerprint: Fingerprint,
+    pub data: DataSnapshot,
+    pub data_fingerprint: DataFingerprint,
 }
 
 pub struct Comparison {
     pub old: Built,
     pub new: Built,
     pub diff: SchemaDiff,
+    pub data_diff: DataDiff,
     /// Where the scratch databases ran, for the report.
     pub server: String,
     pub timings: Timings,
@@ -38,20 +43,27 @@ pub struct Timings {
     #[serde(with = "secs")]
     pub replay: Duration,
     #[serde(with = "secs")]
+    pub pack: Duration,
+    /// Reading both catalogs and both sides' rows.
+    #[serde(with = "secs")]
     pub introspection: Duration,
     #[serde(with = "secs")]
     pub comparison: Duration,
+    #[serde(with = "secs")]
+    pub hashing: Duration,
     #[serde(with = "secs")]
     pub total: Duration,
 }
 
 impl Timings {
-    pub fn phases(&self) -> [(&'static str, Duration); 4] {
+    pub fn phases(&self) -> [(&'static str, Duration); 6] {
         [
             ("server", self.server),
             ("replay", self.replay),
+            ("pack", self.pack),
             ("introspection", self.introspection),
             ("comparison", self.comparison),
+            ("hashing", self.hashing),
         ]
     }
 }
@@ -65,10 +77,13 @@ mod secs {
     }
 }
 
+/// Builds both sides and compares them. `pack`, when given, is loaded into both after
+/// their migrations, as an installation would.
 pub fn compare(
     options: &ServerOptions,
     old: &MigrationChain,
     new: &MigrationChain,
+    pack: Option<&Pack>,
     progress: &Progress,
 ) -> anyhow::Result<Comparison> {
     let started = Instant::now();
@@ -81,62 +96,75 @@ pub fn compare(
         old.migrations.len(),
         new.migrations.len()
     ));
-    let replay_started = Instant::now();
+    let phase = Instant::now();
     let (old_db, new_db) = (
         server.create_database("old")?,
         server.create_database("new")?,
     );
-    let (old_client, new_client) = std::thread::scope(|scope| {
-        let old_side = scope.spawn(|| replay(&old_db, old));
-        let new_side = scope.spawn(|| replay(&new_db, new));
-        (join(old_side), join(new_side))
-    });
+    let (old_client, new_client) = both(|| replay(&old_db, old), || replay(&new_db, new));
     let (mut old_client, mut new_client) = (old_client?, new_client?);
-    let replay_time = replay_started.elapsed();
+    let replay_time = phase.elapsed();
 
-    progress.phase("reading the catalogs");
-    let introspection_started = Instant::now();
-    let (old_schema, new_schema) = std::thread::scope(|scope| {
-        let old_side = scope.spawn(|| introspect(&mut old_client));
-        let new_side = scope.spawn(|| introspect(&mut new_client));
-        (join(old_side), join(new_side))
-    });
-    let old_schema =
-        old_schema.with_context(|| format!("reading the schema built by {}", old.dir.display()))?;
-    let new_schema =
-        new_schema.with_context(|| format!("reading the schema built by {}", new.dir.display()))?;
-    let introspection_time = introspection_started.elapsed();
+    let phase = Instant::now();
+    if let Some(pack) = pack {
+        progress.phase(format!("loading pack {}", pack.dir.display()));
+        let (old_loaded, new_loaded) = both(
+            || load(pack, &mut old_client, old),
+            || load(pack, &mut new_client, new),
+        );
+        old_loaded?;
+        new_loaded?;
+    }
+    let pack_time = phase.elapsed();
+
+    progress.phase("reading the catalogs and rows");
+    let phase = Instant::now();
+    let (old_read, new_read) = both(|| read(&mut old_client, old), || read(&mut new_client, new));
+    let ((old_schema, old_data), (new_schema, new_data)) = (old_read?, new_read?);
+    let introspection_time = phase.elapsed();
 
     progress.phase("comparing");
-    let comparison_started = Instant::now();
+    let phase = Instant::now();
     let diff = SchemaDiff::compare(&old_schema, &new_schema);
-    let old_built = Built {
-        fingerprint: Fingerprint::of(&old_schema),
-        schema: old_schema,
-    };
-    let new_built = Built {
-        fingerprint: Fingerprint::of(&new_schema),
-        schema: new_schema,
-    };
-    let comparison_time = comparison_started.elapsed();
+    let data_diff = DataDiff::compare(&old_data, &new_data);
+    let comparison_time = phase.elapsed();
+
+    let phase = Instant::now();
+    let old_built = Built::new(old_schema, old_data);
+    let new_built = Built::new(new_schema, new_data);
+    let hashing_time = phase.elapsed();
 
     Ok(Comparison {
         old: old_built,
         new: new_built,
         diff,
+        data_diff,
         server: server.description().to_owned(),
         timings: Timings {
             server: server_time,
             replay: replay_time,
+            pack: pack_time,
             introspection: introspection_time,
             comparison: comparison_time,
+            hashing: hashing_time,
             total: started.elapsed(),
         },
     })
 }
 
+impl Built {
+    fn new(schema: Schema, data: DataSnapshot) -> Built {
+        Built {
+            fingerprint: Fingerprint::of(&schema),
+            data_fingerprint: DataFingerprint::of(&data),
+            schema,
+            data,
+        }
+    }
+}
+
 fn replay(
-    database: &crate::pg::ScratchDatabase<'_>,
+    database: &ScratchDatabase<'_>,
     chain: &MigrationChain,
 ) -> anyhow::Result<postgres::Client> {
     let mut client = database.connect()?;
@@ -144,6 +172,39 @@ fn replay(
         .apply(&mut client)
         .with_context(|| format!("could not replay {}", chain.dir.display()))?;
     Ok(client)
+}
+
+fn load(pack: &Pack, client: &mut postgres::Client, chain: &MigrationChain) -> anyhow::Result<()> {
+    pack.load(client).map(drop).with_context(|| {
+        format!(
+            "could not load pack {} into the database built by {}",
+            pack.dir.display(),
+            chain.dir.display()
+        )
+    })
+}
+
+fn read(
+    client: &mut postgres::Client,
+    chain: &MigrationChain,
+) -> anyhow::Result<(Schema, DataSnapshot)> {
+    let context = || format!("reading the database built by {}", chain.dir.display());
+    let schema = introspect(client).with_context(context)?;
+    let data = DataSnapshot::read(client).with_context(context)?;
+    Ok((schema, data))
+}
+
+/// Runs the two sides' work on two threads; the server does the work, so the wall time is
+/// the slower side's.
+fn both<A: Send, B: Send>(
+    old: impl FnOnce() -> A + Send,
+    new: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    std::thread::scope(|scope| {
+        let old = scope.spawn(old);
+        let new = scope.spawn(new);
+        (join(old), join(new))
+    })
 }
 
 fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {

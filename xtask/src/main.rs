@@ -47,6 +47,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Verify(cmd::verify::Verify),
+    Consolidate(cmd::consolidate::Consolidate),
     LoadPack(cmd::load_pack::LoadPack),
     Rollback(cmd::rollback::Rollback),
     Status(cmd::status::Status),
@@ -57,6 +58,7 @@ fn main() -> ExitCode {
     let root = cli.root.unwrap_or_else(workspace_root);
     let result = match cli.command {
         Command::Verify(verify) => verify.run(&root),
+        Command::Consolidate(consolidate) => consolidate.run(&root),
         Command::LoadPack(load_pack) => load_pack.run(&root),
         Command::Rollback(rollback) => rollback.run(&root),
         Command::Status(status) => status.run(&root),

@@ -7,12 +7,13 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::comparison::{Comparison, Timings};
+use crate::comparison::{Built, Comparison, Timings};
+use crate::data::{DataChange, DataDifference, DataFingerprint};
 use crate::migrations::MigrationChain;
 use crate::schema::accepted::{AcceptedDifference, AcceptedDifferences};
 use crate::schema::diff::{Change, Difference};
 use crate::schema::fingerprint::{hex, Fingerprint};
-use crate::schema::model::{ObjectKind, Schema};
+use crate::schema::model::ObjectKind;
 use crate::ui;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -24,12 +25,17 @@ pub enum Format {
 #[derive(Serialize)]
 pub struct Report<'a> {
     /// True when nothing fails: no difference left once notes and accepted ones are set
-    /// aside, and no stale accepted entry.
+    /// aside, no stale accepted entry, and nothing contradicting the lock record.
     pub equal: bool,
     pub old: SideReport<'a>,
     pub new: SideReport<'a>,
     pub differences: Vec<&'a Difference>,
+    /// Rows that differ after the pack load, ids and clock values aside.
+    pub data_differences: Vec<&'a DataDifference>,
     pub notes: Vec<&'a Difference>,
+    /// What contradicts the record of the consolidation: files changed since, fingerprints
+    /// that no longer match.
+    pub recorded: Vec<String>,
     pub accepted: Vec<Accepted<'a>>,
     /// Accepted-differences entries that matched nothing: stale, and an error.
     pub unmatched_accepted: Vec<&'a AcceptedDifference>,
@@ -44,7 +50,10 @@ pub struct SideReport<'a> {
     /// In the order replayed, with what sqlx would record for each.
     pub migrations: Vec<AppliedMigration<'a>>,
     pub fingerprint: &'a Fingerprint,
+    pub data_fingerprint: &'a DataFingerprint,
     pub objects: BTreeMap<ObjectKind, usize>,
+    /// Rows in all tables after the pack load.
+    pub rows: usize,
     pub warnings: Vec<String>,
 }
 
@@ -59,8 +68,8 @@ pub struct AppliedMigration<'a> {
 
 #[derive(Serialize)]
 pub struct Accepted<'a> {
-    #[serde(flatten)]
-    pub difference: &'a Difference,
+    pub object: String,
+    pub change: String,
     pub reason: &'a str,
 }
 
@@ -70,8 +79,12 @@ impl<'a> Report<'a> {
         chains: (&'a MigrationChain, &'a MigrationChain),
         accepted: &'a AcceptedDifferences,
         strict_column_order: bool,
+        recorded: Vec<String>,
     ) -> Report<'a> {
-        let applied = accepted.apply(comparison.diff.failures(strict_column_order));
+        let applied = accepted.apply(
+            comparison.diff.failures(strict_column_order),
+            &comparison.data_diff.differences,
+        );
         let notes = comparison
             .diff
             .differences
@@ -79,24 +92,22 @@ impl<'a> Report<'a> {
             .filter(|d| !strict_column_order && d.is_column_order())
             .collect();
         Report {
-            equal: applied.remaining.is_empty() && applied.unmatched.is_empty(),
-            old: SideReport::new(
-                chains.0,
-                &comparison.old.schema,
-                &comparison.old.fingerprint,
-            ),
-            new: SideReport::new(
-                chains.1,
-                &comparison.new.schema,
-                &comparison.new.fingerprint,
-            ),
-            differences: applied.remaining,
+            equal: applied.schema.is_empty()
+                && applied.data.is_empty()
+                && applied.unmatched.is_empty()
+                && recorded.is_empty(),
+            old: SideReport::new(chains.0, &comparison.old),
+            new: SideReport::new(chains.1, &comparison.new),
+            differences: applied.schema,
+            data_differences: applied.data,
             notes,
+            recorded,
             accepted: applied
                 .accepted
                 .into_iter()
-                .map(|(difference, entry)| Accepted {
-                    difference,
+                .map(|(object, change, entry)| Accepted {
+                    object,
+                    change,
                     reason: &entry.reason,
                 })
                 .collect(),
@@ -122,11 +133,13 @@ impl<'a> Report<'a> {
         for (label, side) in [("old", &self.old), ("new", &self.new)] {
             writeln!(
                 out,
-                "{HEADING}{label}{HEADING:#}  {}  {} migrations  {}",
+                "{HEADING}{label}{HEADING:#}  {}  {} migrations, {} rows",
                 side.dir.display(),
                 side.migrations.len(),
-                side.fingerprint
+                side.rows
             )?;
+            writeln!(out, "     schema {}", side.fingerprint)?;
+            writeln!(out, "     data   {}", side.data_fingerprint)?;
         }
         writeln!(
             out,
@@ -159,11 +172,28 @@ impl<'a> Report<'a> {
         )?;
 
         write_grouped(out, "differences", &self.differences)?;
+        if !self.data_differences.is_empty() {
+            writeln!(out, "\n{HEADING}data differences{HEADING:#}")?;
+            for difference in &self.data_differences {
+                writeln!(out, "    {difference}")?;
+                write_data_change(out, &difference.change)?;
+            }
+        }
         write_grouped(out, "notes", &self.notes)?;
+        if !self.recorded.is_empty() {
+            writeln!(out, "\n{HEADING}since the consolidation{HEADING:#}")?;
+            for problem in &self.recorded {
+                writeln!(out, "  {problem}")?;
+            }
+        }
         if !self.accepted.is_empty() {
             writeln!(out, "\n{HEADING}accepted{HEADING:#}")?;
             for accepted in &self.accepted {
-                writeln!(out, "  {}  ({})", accepted.difference, accepted.reason)?;
+                writeln!(
+                    out,
+                    "  {}: {}  ({})",
+                    accepted.object, accepted.change, accepted.reason
+                )?;
             }
         }
         if !self.unmatched_accepted.is_empty() {
@@ -195,7 +225,16 @@ impl<'a> Report<'a> {
                 "{GOOD}equal{GOOD:#}: both sets build the same schema{extras}"
             )
         } else {
-            let mut problems = vec![format!("{} differences", self.differences.len())];
+            let mut problems = vec![format!(
+                "{} differences",
+                self.differences.len() + self.data_differences.len()
+            )];
+            if !self.recorded.is_empty() {
+                problems.push(format!(
+                    "{} changes since the consolidation",
+                    self.recorded.len()
+                ));
+            }
             if !self.unmatched_accepted.is_empty() {
                 problems.push(format!(
                     "{} stale accepted entries",
@@ -212,7 +251,7 @@ impl<'a> Report<'a> {
 }
 
 impl<'a> SideReport<'a> {
-    fn new(chain: &'a MigrationChain, schema: &Schema, fingerprint: &'a Fingerprint) -> Self {
+    fn new(chain: &'a MigrationChain, built: &'a Built) -> Self {
         SideReport {
             dir: &chain.dir,
             migrations: chain
@@ -225,8 +264,10 @@ impl<'a> SideReport<'a> {
                     checksum: hex(&m.checksum),
                 })
                 .collect(),
-            fingerprint,
-            objects: schema.counts().into_iter().collect(),
+            fingerprint: &built.fingerprint,
+            data_fingerprint: &built.data_fingerprint,
+            objects: built.schema.counts().into_iter().collect(),
+            rows: built.data.counts().iter().map(|(_, n)| n).sum(),
             warnings: chain.notes.iter().map(ToString::to_string).collect(),
         }
     }
@@ -262,7 +303,6 @@ fn write_grouped(
 }
 
 fn write_change(out: &mut impl Write, change: &Change) -> std::io::Result<()> {
-    use ui::{NEW, OLD};
     match change {
         Change::OnlyIn { dependents, .. } if !dependents.is_empty() => {
             let names: Vec<String> = dependents.iter().map(ToString::to_string).collect();
@@ -270,34 +310,46 @@ fn write_change(out: &mut impl Write, change: &Change) -> std::io::Result<()> {
         }
         Change::OnlyIn { .. } => Ok(()),
         Change::Property { old, new, .. } => {
-            let (old, new) = (old.as_deref().unwrap_or(""), new.as_deref().unwrap_or(""));
-            if old.contains('\n') || new.contains('\n') {
-                let diff = similar::TextDiff::from_lines(old, new);
-                for change in diff.iter_all_changes() {
-                    let line = change.value().trim_end_matches('\n');
-                    match change.tag() {
-                        similar::ChangeTag::Delete => writeln!(out, "      {OLD}- {line}{OLD:#}")?,
-                        similar::ChangeTag::Insert => writeln!(out, "      {NEW}+ {line}{NEW:#}")?,
-                        similar::ChangeTag::Equal => {}
-                    }
-                }
-                Ok(())
-            } else {
-                writeln!(out, "      {OLD}old: {}{OLD:#}", shown(old))?;
-                writeln!(out, "      {NEW}new: {}{NEW:#}", shown(new))
-            }
+            let absent = |value: &Option<String>| value.clone().unwrap_or_else(|| "(none)".into());
+            write_values(out, &absent(old), &absent(new))
         }
-        Change::ColumnOrder { old, new } => {
-            writeln!(out, "      {OLD}old: {}{OLD:#}", old.join(", "))?;
-            writeln!(out, "      {NEW}new: {}{NEW:#}", new.join(", "))
-        }
+        Change::ColumnOrder { old, new } => write_values(out, &old.join(", "), &new.join(", ")),
     }
 }
 
-fn shown(value: &str) -> &str {
-    if value.is_empty() {
-        "(none)"
+fn write_data_change(out: &mut impl Write, change: &DataChange) -> std::io::Result<()> {
+    let value = |value: &Option<String>| value.clone().unwrap_or_else(|| "NULL".into());
+    match change {
+        DataChange::Value { old, new, .. } => write_values(out, &value(old), &value(new)),
+        DataChange::RowOnlyIn { values, .. } => {
+            let values: Vec<String> = values
+                .iter()
+                .map(|(column, v)| format!("{column} = {}", value(v)))
+                .collect();
+            writeln!(out, "      {}", values.join(", "))
+        }
+        DataChange::NaturalKey { old, new } => write_values(out, &old.join(", "), &new.join(", ")),
+        DataChange::TableOnlyIn { .. } | DataChange::ColumnOnlyIn { .. } => Ok(()),
+    }
+}
+
+/// Both sides of a value: one line each, or for multi-line values (function bodies) the
+/// lines that differ.
+fn write_values(out: &mut impl Write, old: &str, new: &str) -> std::io::Result<()> {
+    use ui::{NEW, OLD};
+    if old.contains('\n') || new.contains('\n') {
+        let diff = similar::TextDiff::from_lines(old, new);
+        for change in diff.iter_all_changes() {
+            let line = change.value().trim_end_matches('\n');
+            match change.tag() {
+                similar::ChangeTag::Delete => writeln!(out, "      {OLD}- {line}{OLD:#}")?,
+                similar::ChangeTag::Insert => writeln!(out, "      {NEW}+ {line}{NEW:#}")?,
+                similar::ChangeTag::Equal => {}
+            }
+        }
+        Ok(())
     } else {
-        value
+        writeln!(out, "      {OLD}old: {old}{OLD:#}")?;
+        writeln!(out, "      {NEW}new: {new}{NEW:#}")
     }
 }

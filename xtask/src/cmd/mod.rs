@@ -1,5 +1,6 @@
 //! One module per command; each strings together the steps of the other modules.
 
+pub mod consolidate;
 pub mod load_pack;
 pub mod rollback;
 pub mod status;
@@ -7,9 +8,18 @@ pub mod verify;
 
 use std::path::{Path, PathBuf};
 
+use anyhow::bail;
 use clap::Args;
 
-use crate::tree::{self, Tree};
+use crate::comparison::{self, Comparison};
+use crate::config::{self, Config};
+use crate::migrations::MigrationChain;
+use crate::pack::Pack;
+use crate::pg::ServerOptions;
+use crate::report::Format;
+use crate::schema::accepted::AcceptedDifferences;
+use crate::tree::{self, Tree, TreeState};
+use crate::ui::{self, Progress};
 
 /// Where the consolidated set waits before it is swapped in, and after a rollback.
 #[derive(Debug, Args)]
@@ -23,4 +33,115 @@ impl TreeArgs {
     pub fn tree(&self, root: &Path) -> Tree {
         Tree::with_staging(root, &self.staging)
     }
+}
+
+/// How two chains are built and compared; shared by `verify` and `consolidate`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Use this server instead of a throwaway cluster; scratch databases are created and
+    /// dropped on it, the database named in the URL is never written to
+    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+
+    /// SQL run once, as superuser, before any migration: roles and schemas the migrations
+    /// assume [default: `prelude` in <root>/xtask.toml]
+    #[arg(long, value_name = "FILE")]
+    prelude: Option<PathBuf>,
+
+    /// The pack loaded into both sides before their data is compared
+    /// [default: <root>/packs/core, if present]
+    #[arg(long, value_name = "DIR", conflicts_with = "no_pack")]
+    pack: Option<PathBuf>,
+
+    /// Compare the schemas and whatever data the migrations leave, without loading a pack
+    #[arg(long)]
+    no_pack: bool,
+
+    /// Reviewed, intended differences [default: <root>/accepted-differences.toml, if present]
+    #[arg(long, value_name = "FILE")]
+    accepted: Option<PathBuf>,
+
+    /// Fail when a table's columns are in another order (otherwise a note)
+    #[arg(long)]
+    pub strict_column_order: bool,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// No progress on the terminal
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl CompareArgs {
+    /// Everything that can be checked before a server starts: the pack's files and the
+    /// accepted differences.
+    pub fn prepare(
+        &self,
+        root: &Path,
+        config: &Config,
+    ) -> anyhow::Result<(Option<Pack>, AcceptedDifferences)> {
+        let pack = match (&self.pack, self.no_pack) {
+            (_, true) => None,
+            (Some(dir), false) => Some(Pack::read(dir)?),
+            (None, false) => {
+                let default = root.join("packs").join("core");
+                match default.exists() {
+                    true => Some(Pack::read(&default)?),
+                    false => None,
+                }
+            }
+        };
+        let accepted = match self
+            .accepted
+            .clone()
+            .or_else(|| config.accepted_differences.clone())
+        {
+            Some(path) => AcceptedDifferences::load(&path)?,
+            None => {
+                let default = root.join(config::DEFAULT_ACCEPTED);
+                if default.exists() {
+                    AcceptedDifferences::load(&default)?
+                } else {
+                    AcceptedDifferences::default()
+                }
+            }
+        };
+        Ok((pack, accepted))
+    }
+
+    pub fn compare(
+        &self,
+        config: &Config,
+        old: &MigrationChain,
+        new: &MigrationChain,
+        pack: Option<&Pack>,
+    ) -> anyhow::Result<Comparison> {
+        if self.format == Format::Human {
+            for note in old.notes.iter().chain(&new.notes) {
+                if note.is_hazard {
+                    ui::print_warning(note);
+                } else {
+                    ui::print_note(note);
+                }
+            }
+        }
+        let options = ServerOptions {
+            database_url: self.database_url.clone(),
+            prelude: self.prelude.clone().or_else(|| config.prelude.clone()),
+        };
+        let progress = Progress::new(self.quiet);
+        comparison::compare(&options, old, new, pack, &progress)
+    }
+}
+
+/// Every command starts here: an operation that was cut off must be finished or undone
+/// before anything else reads the directories.
+pub fn refuse_if_interrupted(tree: &Tree) -> anyhow::Result<TreeState> {
+    let state = tree.state()?;
+    if let TreeState::Interrupted(_) = state {
+        bail!("{state}");
+    }
+    Ok(state)
 }

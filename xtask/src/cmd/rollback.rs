@@ -12,8 +12,10 @@ use crate::ui;
 
 /// Undo a consolidation: the history returns to migrations/, the consolidated set to staging
 #[derive(Debug, Args)]
-#[command(after_help = "Also undoes a consolidation that was cut off, and finishes a rollback \
-    that was.\n\nExamples:\n  cargo xtask rollback\n  cargo xtask rollback --force")]
+#[command(
+    after_help = "Also undoes a consolidation that was cut off, and finishes a rollback \
+    that was.\n\nExamples:\n  cargo xtask rollback\n  cargo xtask rollback --force"
+)]
 pub struct Rollback {
     #[command(flatten)]
     tree: TreeArgs,

@@ -10,8 +10,10 @@ use crate::tree::{ManifestCheck, TreeState};
 
 /// Say which state the tree is in (history only, staged, consolidated, mid-way)
 #[derive(Debug, Args)]
-#[command(after_help = "Exit status: 0 when the tree is in a sound state, 1 when a manifest \
-    check fails or an operation was cut off or the tree is inconsistent.")]
+#[command(
+    after_help = "Exit status: 0 when the tree is in a sound state, 1 when a manifest \
+    check fails or an operation was cut off or the tree is inconsistent."
+)]
 pub struct Status {
     #[command(flatten)]
     tree: TreeArgs,

@@ -1,20 +1,21 @@
-//! `cargo xtask verify`: proves that two migration directories build the same schema, or
-//! shows precisely where they do not.
+//! `cargo xtask verify`: proves that two migration directories build the same database, or
+//! shows precisely where they do not. On a consolidated tree it also checks both
+//! directories and both sides' fingerprints against the lock record.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::comparison;
-use crate::config::{self, Config};
+use super::{refuse_if_interrupted, CompareArgs};
+use crate::comparison::Comparison;
+use crate::config::Config;
 use crate::exit;
 use crate::migrations::{ChainRole, MigrationChain};
-use crate::pg::ServerOptions;
 use crate::report::{Format, Report};
-use crate::schema::accepted::AcceptedDifferences;
-use crate::ui::{self, Progress};
+use crate::tree::{ConsolidatedChecks, LockRecord, ManifestCheck, Tree, TreeState};
+use crate::ui;
 
-/// Compare the schema built by the history with the one built by the consolidated set
+/// Compare the database built by the history with the one built by the consolidated set
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     cargo xtask verify\n  \
@@ -30,114 +31,112 @@ pub struct Verify {
     new: Option<PathBuf>,
 
     #[command(flatten)]
-    server: ServerArgs,
-
-    /// Reviewed, intended differences [default: <root>/accepted-differences.toml, if present]
-    #[arg(long, value_name = "FILE")]
-    accepted: Option<PathBuf>,
-
-    /// Fail when a table's columns are in another order (otherwise a note)
-    #[arg(long)]
-    strict_column_order: bool,
-
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
-
-    /// No progress on the terminal
-    #[arg(long, short)]
-    quiet: bool,
-}
-
-/// Where scratch databases come from; shared by every command that replays migrations.
-#[derive(Debug, Args)]
-pub struct ServerArgs {
-    /// Use this server instead of a throwaway cluster; scratch databases are created and
-    /// dropped on it, the database named in the URL is never written to
-    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
-    database_url: Option<String>,
-
-    /// SQL run once, as superuser, before any migration: roles and schemas the migrations
-    /// assume [default: `prelude` in <root>/xtask.toml]
-    #[arg(long, value_name = "FILE")]
-    prelude: Option<PathBuf>,
-}
-
-impl ServerArgs {
-    pub fn options(&self, config: &Config) -> ServerOptions {
-        ServerOptions {
-            database_url: self.database_url.clone(),
-            prelude: self.prelude.clone().or_else(|| config.prelude.clone()),
-        }
-    }
+    compare: CompareArgs,
 }
 
 impl Verify {
     pub fn run(self, root: &Path) -> anyhow::Result<u8> {
-        let result = self.compare(root);
-        if let (Err(err), Format::Json) = (&result, self.format) {
+        let result = self.verify(root);
+        if let (Err(err), Format::Json) = (&result, self.compare.format) {
             ui::print_error_json(err);
         }
         result
     }
 
-    fn compare(&self, root: &Path) -> anyhow::Result<u8> {
+    fn verify(&self, root: &Path) -> anyhow::Result<u8> {
         let config = Config::load(root)?;
-        let old_dir = self
-            .old
-            .clone()
-            .unwrap_or_else(|| root.join("migrations.old"));
-        let new_dir = self.new.clone().unwrap_or_else(|| root.join("migrations"));
+        let tree = Tree::new(root);
+        // The lock record speaks for the tree's own directories only.
+        let recorded = if self.old.is_none() && self.new.is_none() {
+            match refuse_if_interrupted(&tree)? {
+                TreeState::Consolidated(checks) => {
+                    Some((LockRecord::read(&tree.lock_path())?, checks))
+                }
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let old_dir = self.old.clone().unwrap_or_else(|| tree.backup());
+        let new_dir = self.new.clone().unwrap_or_else(|| tree.migrations());
         let old = MigrationChain::resolve(&old_dir, ChainRole::History)?;
         let new = MigrationChain::resolve(&new_dir, ChainRole::Consolidated)?;
-        let accepted = self.accepted_differences(root, &config)?;
-        if self.format == Format::Human {
-            for note in old.notes.iter().chain(&new.notes) {
-                if note.is_hazard {
-                    ui::print_warning(note);
-                } else {
-                    ui::print_note(note);
-                }
-            }
-        }
+        let (pack, accepted) = self.compare.prepare(root, &config)?;
 
-        let progress = Progress::new(self.quiet);
-        let comparison = comparison::compare(&self.server.options(&config), &old, &new, &progress)?;
-        drop(progress);
-
+        let comparison = self.compare.compare(&config, &old, &new, pack.as_ref())?;
+        let problems = recorded
+            .map(|(lock, checks)| since_consolidation(&lock, &checks, &comparison))
+            .unwrap_or_default();
         let report = Report::new(
             &comparison,
             (&old, &new),
             &accepted,
-            self.strict_column_order,
+            self.compare.strict_column_order,
+            problems,
         );
-        report.print(self.format)?;
+        report.print(self.compare.format)?;
         Ok(if report.equal {
             exit::OK
         } else {
             exit::DIFFERENT
         })
     }
+}
 
-    fn accepted_differences(
-        &self,
-        root: &Path,
-        config: &Config,
-    ) -> anyhow::Result<AcceptedDifferences> {
-        let explicit = self
-            .accepted
-            .clone()
-            .or_else(|| config.accepted_differences.clone());
-        match explicit {
-            Some(path) => AcceptedDifferences::load(&path),
-            None => {
-                let default = root.join(config::DEFAULT_ACCEPTED);
-                if default.exists() {
-                    AcceptedDifferences::load(&default)
-                } else {
-                    Ok(AcceptedDifferences::default())
+/// What no longer matches the record of the consolidation: files edited, added, removed or
+/// renamed since, and fingerprints that moved. Fingerprints taken on another PostgreSQL
+/// major version are not comparable (printed definitions differ between majors) and are
+/// skipped.
+fn since_consolidation(
+    lock: &LockRecord,
+    checks: &ConsolidatedChecks,
+    comparison: &Comparison,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (dir, check) in [
+        ("migrations.old", &checks.backup),
+        ("migrations", &checks.migrations),
+    ] {
+        match check {
+            ManifestCheck::Intact => {}
+            ManifestCheck::Changed(changes) => {
+                problems.extend(changes.iter().map(|change| format!("{dir}: {change}")));
+            }
+            ManifestCheck::Unreadable(reason) => problems.push(format!("{dir}: {reason}")),
+        }
+    }
+    let major = |version: &str| {
+        version
+            .split(['.', ' '])
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    if major(&lock.postgres_version) == major(&comparison.old.fingerprint.server_version) {
+        let sides = [
+            ("history", &lock.history, &comparison.old),
+            ("consolidated set", &lock.consolidated, &comparison.new),
+        ];
+        for (name, recorded, built) in sides {
+            for (what, recorded, now) in [
+                (
+                    "schema",
+                    &recorded.schema_fingerprint,
+                    &built.fingerprint.sha256,
+                ),
+                (
+                    "data",
+                    &recorded.data_fingerprint,
+                    &built.data_fingerprint.sha256,
+                ),
+            ] {
+                if recorded != now {
+                    problems.push(format!(
+                        "the {name}'s {what} fingerprint is sha256:{now}, the lock records sha256:{recorded}"
+                    ));
                 }
             }
         }
     }
+    problems
 }

@@ -22,4 +22,4 @@ mod tests;
 
 pub use diff::{DataChange, DataDiff, DataDifference};
 pub use fingerprint::DataFingerprint;
-pub use snapshot::{CanonicalRow, DataSnapshot, LeftOut, NaturalKey, TableData};
+pub use snapshot::DataSnapshot;

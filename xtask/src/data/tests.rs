@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::snapshot::LeftOut;
 use super::*;
 use crate::migrations::{ChainRole, MigrationChain};
 use crate::pg::testing::scratch_client;

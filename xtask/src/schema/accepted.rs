@@ -13,11 +13,44 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
 use super::diff::Difference;
+use crate::data::DataDifference;
+
+/// A difference as reports name it: the thing that differs, and how.
+pub trait Reported {
+    /// `column trigger.webhook_secret`, `runtime core.python`.
+    fn subject(&self) -> String;
+    /// `only in old`, `default differs`.
+    fn summary(&self) -> String;
+}
+
+impl Reported for Difference {
+    fn subject(&self) -> String {
+        self.object.to_string()
+    }
+
+    fn summary(&self) -> String {
+        Difference::summary(self)
+    }
+}
+
+impl Reported for DataDifference {
+    fn subject(&self) -> String {
+        match &self.row {
+            Some(row) => format!("{} {row}", self.table),
+            None => self.table.clone(),
+        }
+    }
+
+    fn summary(&self) -> String {
+        DataDifference::summary(self)
+    }
+}
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptedDifference {
-    /// The object as reports name it: `column trigger.webhook_secret`.
+    /// The object as reports name it: `column trigger.webhook_secret`, or for rows the
+    /// table and the row's natural key: `runtime core.python`.
     pub object: String,
     /// The change as reports word it: `only in old`, `default differs`,
     /// `column order differs`.
@@ -27,8 +60,8 @@ pub struct AcceptedDifference {
 }
 
 impl AcceptedDifference {
-    pub fn matches(&self, difference: &Difference) -> bool {
-        self.object == difference.object.to_string() && self.change == difference.summary()
+    pub fn matches(&self, difference: &(impl Reported + ?Sized)) -> bool {
+        self.object == difference.subject() && self.change == difference.summary()
     }
 }
 
@@ -63,39 +96,52 @@ impl AcceptedDifferences {
         Ok(accepted)
     }
 
-    /// Splits differences into those still failing and those accepted; also returns the
-    /// entries that matched nothing, which are errors: a stale entry would hide a future
-    /// difference of the same name.
+    /// Splits schema and data differences into those still failing and those accepted;
+    /// also returns the entries that matched nothing, which are errors: a stale entry would
+    /// hide a future difference of the same name.
     pub fn apply<'a>(
         &'a self,
-        differences: impl IntoIterator<Item = &'a Difference>,
+        schema: impl IntoIterator<Item = &'a Difference>,
+        data: impl IntoIterator<Item = &'a DataDifference>,
     ) -> Applied<'a> {
-        let mut applied = Applied::default();
         let mut used = vec![false; self.entries.len()];
-        for difference in differences {
+        let mut accepted = Vec::new();
+        let mut split = |difference: &'a dyn Reported| -> bool {
             match self.entries.iter().position(|e| e.matches(difference)) {
                 Some(i) => {
                     used[i] = true;
-                    applied.accepted.push((difference, &self.entries[i]));
+                    accepted.push((difference.subject(), difference.summary(), &self.entries[i]));
+                    false
                 }
-                None => applied.remaining.push(difference),
+                None => true,
             }
-        }
-        applied.unmatched = self
+        };
+        let schema = schema.into_iter().filter(|d| split(*d)).collect();
+        let data = data.into_iter().filter(|d| split(*d)).collect();
+        let unmatched = self
             .entries
             .iter()
             .zip(used)
             .filter(|(_, used)| !used)
             .map(|(entry, _)| entry)
             .collect();
-        applied
+        Applied {
+            schema,
+            data,
+            accepted,
+            unmatched,
+        }
     }
 }
 
 #[derive(Debug, Default)]
 pub struct Applied<'a> {
-    pub remaining: Vec<&'a Difference>,
-    pub accepted: Vec<(&'a Difference, &'a AcceptedDifference)>,
+    /// Schema differences no entry accepts.
+    pub schema: Vec<&'a Difference>,
+    /// Data differences no entry accepts.
+    pub data: Vec<&'a DataDifference>,
+    /// Subject and summary of each accepted difference, with the entry that accepted it.
+    pub accepted: Vec<(String, String, &'a AcceptedDifference)>,
     pub unmatched: Vec<&'a AcceptedDifference>,
 }
 
@@ -139,10 +185,10 @@ mod tests {
             only_in_old("trigger.webhook_secret"),
             only_in_old("trigger.other"),
         ];
-        let applied = accepted.apply(&diffs);
+        let applied = accepted.apply(&diffs, []);
         assert_eq!(applied.accepted.len(), 1);
-        assert_eq!(applied.remaining.len(), 1);
-        assert_eq!(applied.remaining[0].object.name, "trigger.other");
+        assert_eq!(applied.schema.len(), 1);
+        assert_eq!(applied.schema[0].object.name, "trigger.other");
         assert_eq!(applied.unmatched.len(), 1);
         assert_eq!(applied.unmatched[0].object, "column trigger.gone");
     }

@@ -191,6 +191,7 @@ impl fmt::Display for Journal {
     }
 }
 
+#[cfg(test)]
 /// Every failpoint an operation can reach with this plan, in the order they are reached:
 /// `<operation>:after-begin`, then for each step `i` (from 1): `<operation>:during-step-<i>`
 /// when the step copies or removes a directory (hit after its first file), then
@@ -210,6 +211,7 @@ pub fn failpoints(operation: Operation, steps: &[Step]) -> Vec<String> {
     names
 }
 
+#[cfg(test)]
 /// Whether the step copies or removes a directory file by file, and so can be cut off
 /// half-way rather than only before or after.
 fn works_file_by_file(operation: Operation, step: Step) -> bool {

@@ -27,10 +27,7 @@ use std::path::{Path, PathBuf};
 pub use journal::{Journal, Operation};
 pub use lock::{LockRecord, SideRecord};
 pub use manifest::{Manifest, ManifestChange};
-pub use swap::{
-    consolidate_swap, finish, preflight_consolidate, recover, rollback, undo, BackupChanged,
-    RollbackOutcome,
-};
+pub use swap::{consolidate_swap, finish, preflight_consolidate, rollback, BackupChanged};
 
 use manifest::list_changes;
 

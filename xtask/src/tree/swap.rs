@@ -257,6 +257,7 @@ pub fn undo(tree: &Tree) -> anyhow::Result<()> {
     }
 }
 
+#[cfg(test)]
 /// After a crash: finishes an interrupted rollback or undo. An interrupted consolidation
 /// needs a choice, `finish` or `undo`, and is refused with that advice. Returns the
 /// operation it finished, if any.

@@ -13,6 +13,7 @@ use walkdir::WalkDir;
 
 use super::journal::{failpoints, Operation, CONSOLIDATE_STEPS, FAILPOINT_VAR, ROLLBACK_STEPS};
 use super::lock::tests::sample;
+use super::swap::{recover, undo, RollbackOutcome};
 use super::*;
 
 const HISTORY: &[(&str, &str)] = &[
