@@ -1,5 +1,6 @@
 //! `cargo xtask`: consolidates and verifies the Attune PostgreSQL migration history.
 
+mod analysis;
 mod cmd;
 mod comparison;
 mod config;
@@ -44,6 +45,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Analyze(cmd::analyze::Analyze),
     Verify(cmd::verify::Verify),
     Rollback(cmd::rollback::Rollback),
     Status(cmd::status::Status),
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = cli.root.unwrap_or_else(workspace_root);
     let result = match cli.command {
+        Command::Analyze(analyze) => analyze.run(&root),
         Command::Verify(verify) => verify.run(&root),
         Command::Rollback(rollback) => rollback.run(&root),
         Command::Status(status) => status.run(&root),

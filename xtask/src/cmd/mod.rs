@@ -1,5 +1,6 @@
 //! One module per command; each strings together the steps of the other modules.
 
+pub mod analyze;
 pub mod rollback;
 pub mod status;
 pub mod verify;
