@@ -1,5 +1,5 @@
 # The short commands a person types. Each target installs what it needs first.
-.PHONY: setup verify test lint
+.PHONY: setup verify analysis test lint
 
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -15,6 +15,10 @@ setup:
 
 verify: setup
 	$(CARGO) xtask verify
+
+# The history's analysis, committed beside the plan; CI checks that it is current.
+analysis: setup
+	$(CARGO) xtask analyze --output docs/history-analysis.md
 
 test: setup
 	$(CARGO) test --workspace

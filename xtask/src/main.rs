@@ -1,5 +1,6 @@
 //! `cargo xtask`: consolidates and verifies the Attune PostgreSQL migration history.
 
+mod analysis;
 mod cmd;
 mod comparison;
 mod config;
@@ -46,6 +47,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Analyze(cmd::analyze::Analyze),
     Verify(cmd::verify::Verify),
     Consolidate(cmd::consolidate::Consolidate),
     LoadPack(cmd::load_pack::LoadPack),
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = cli.root.unwrap_or_else(workspace_root);
     let result = match cli.command {
+        Command::Analyze(analyze) => analyze.run(&root),
         Command::Verify(verify) => verify.run(&root),
         Command::Consolidate(consolidate) => consolidate.run(&root),
         Command::LoadPack(load_pack) => load_pack.run(&root),

@@ -1,5 +1,6 @@
 //! One module per command; each strings together the steps of the other modules.
 
+pub mod analyze;
 pub mod consolidate;
 pub mod load_pack;
 pub mod rollback;
@@ -35,9 +36,9 @@ impl TreeArgs {
     }
 }
 
-/// How two chains are built and compared; shared by `verify` and `consolidate`.
+/// Where scratch databases come from; shared by every command that replays migrations.
 #[derive(Debug, Args)]
-pub struct CompareArgs {
+pub struct ServerArgs {
     /// Use this server instead of a throwaway cluster; scratch databases are created and
     /// dropped on it, the database named in the URL is never written to
     #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
@@ -47,6 +48,22 @@ pub struct CompareArgs {
     /// assume [default: `prelude` in <root>/xtask.toml]
     #[arg(long, value_name = "FILE")]
     prelude: Option<PathBuf>,
+}
+
+impl ServerArgs {
+    pub fn options(&self, config: &Config) -> ServerOptions {
+        ServerOptions {
+            database_url: self.database_url.clone(),
+            prelude: self.prelude.clone().or_else(|| config.prelude.clone()),
+        }
+    }
+}
+
+/// How two chains are built and compared; shared by `verify` and `consolidate`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    server: ServerArgs,
 
     /// The pack loaded into both sides before their data is compared
     /// [default: <root>/packs/core, if present]
@@ -127,12 +144,8 @@ impl CompareArgs {
                 }
             }
         }
-        let options = ServerOptions {
-            database_url: self.database_url.clone(),
-            prelude: self.prelude.clone().or_else(|| config.prelude.clone()),
-        };
         let progress = Progress::new(self.quiet);
-        comparison::compare(&options, old, new, pack, &progress)
+        comparison::compare(&self.server.options(config), old, new, pack, &progress)
     }
 }
 
