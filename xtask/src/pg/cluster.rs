@@ -11,6 +11,7 @@ use anyhow::{bail, Context};
 use xshell::{Cmd, Shell};
 
 use super::cleanup::CleanupGuard;
+use super::initdb_cache::{chown_tree, InitdbCache};
 
 /// Where Debian and Ubuntu install one `bin` directory per major version.
 const DEBIAN_LIB_ROOT: &str = "/usr/lib/postgresql";
@@ -24,6 +25,18 @@ pub(crate) const SUPERUSER: &str = "postgres";
 
 /// The unprivileged account that runs the server when we are root.
 const SERVER_ACCOUNT: &str = "postgres";
+
+/// Trust on the Unix socket only; `--no-sync` since the cluster is thrown away.
+const INITDB_OPTIONS: [&str; 8] = [
+    "-A",
+    "trust",
+    "-U",
+    SUPERUSER,
+    "--no-sync",
+    "-E",
+    "UTF8",
+    "--locale=C",
+];
 
 /// What a scratch cluster does not need: durability. `fsync=off` alone makes it fast.
 const SETTINGS: &[(&str, &str)] = &[
@@ -224,6 +237,21 @@ impl ServerAccount {
         cmd.arg(program).quiet()
     }
 
+    fn name(&self) -> String {
+        match self {
+            ServerAccount::CurrentUser => format!("uid {}", current_uid()),
+            ServerAccount::Switched { uid, gid, .. } => format!("{SERVER_ACCOUNT} {uid}:{gid}"),
+        }
+    }
+
+    /// A cached data directory is ours when we are root: hand all of it over.
+    fn take_ownership_of_tree(&self, dir: &Path) -> anyhow::Result<()> {
+        match self {
+            ServerAccount::CurrentUser => Ok(()),
+            ServerAccount::Switched { uid, gid, .. } => chown_tree(dir, *uid, *gid),
+        }
+    }
+
     fn take_ownership(&self, dir: &Path) -> anyhow::Result<()> {
         if let ServerAccount::Switched { uid, gid, .. } = self {
             std::os::unix::fs::chown(dir, Some(*uid), Some(*gid))
@@ -231,6 +259,10 @@ impl ServerAccount {
         }
         Ok(())
     }
+}
+
+fn current_uid() -> u32 {
+    fs::metadata("/proc/self").map_or(u32::MAX, |meta| meta.uid())
 }
 
 fn running_as_root(sh: &Shell) -> anyhow::Result<bool> {
@@ -286,6 +318,56 @@ impl ClusterControl {
         Ok(sh)
     }
 
+    /// A configured, running cluster: from a copy of the cached `initdb` output when there
+    /// is a good one, else from `initdb` (which then fills the cache).
+    fn create_data_dir(&self) -> anyhow::Result<()> {
+        let cache = self.initdb_cache();
+        if let Some(cache) = &cache {
+            if cache.copy_to(&self.data_dir()) {
+                let started = self
+                    .account
+                    .take_ownership_of_tree(&self.data_dir())
+                    .and_then(|()| self.configure())
+                    .and_then(|()| self.start());
+                if started.is_ok() {
+                    return Ok(());
+                }
+                // A copy that does not start is never worth keeping; initdb decides.
+                cache.forget();
+                self.stop_if_running();
+                fs::remove_dir_all(self.data_dir())
+                    .with_context(|| format!("cannot remove {}", self.data_dir().display()))?;
+            }
+        }
+        self.initdb()?;
+        if let Some(cache) = &cache {
+            let _ = cache.store(&self.data_dir());
+        }
+        self.configure()?;
+        self.start()
+    }
+
+    /// Keyed by everything that decides what `initdb` writes: the binaries, their exact
+    /// version, the options, and the account that will own the files.
+    fn initdb_cache(&self) -> Option<InitdbCache> {
+        let sh = self.shell().ok()?;
+        let version = sh
+            .cmd(self.binaries.tool("postgres"))
+            .arg("--version")
+            .quiet()
+            .ignore_stderr()
+            .read()
+            .ok()?;
+        let key = format!(
+            "bindir={}\nversion={}\ninitdb={}\naccount={}",
+            self.binaries.bindir.display(),
+            version.trim(),
+            INITDB_OPTIONS.join(" "),
+            self.account.name(),
+        );
+        InitdbCache::new(key)
+    }
+
     fn initdb(&self) -> anyhow::Result<()> {
         let sh = self.shell()?;
         let cmd = self
@@ -293,16 +375,7 @@ impl ClusterControl {
             .cmd(&sh, &self.binaries.tool("initdb"))
             .arg("-D")
             .arg(self.data_dir())
-            .args([
-                "-A",
-                "trust",
-                "-U",
-                SUPERUSER,
-                "--no-sync",
-                "-E",
-                "UTF8",
-                "--locale=C",
-            ]);
+            .args(INITDB_OPTIONS);
         run_tool(cmd, "initdb")
     }
 
@@ -385,6 +458,53 @@ impl ClusterControl {
     }
 }
 
+/// Set to a directory to hold throwaway clusters there.
+const SCRATCH_DIR_VAR: &str = "XTASK_SCRATCH_DIR";
+
+/// A memory-backed directory that most Linux systems have.
+const MEMORY_DIR: &str = "/dev/shm";
+
+/// Below this much free room, the memory-backed directory is left alone: containers often
+/// give it 64 MiB, and a cluster needs 40 MiB before the first migration.
+const MEMORY_DIR_MIN_FREE_KIB: u64 = 1024 * 1024;
+
+/// Where throwaway clusters go: `$XTASK_SCRATCH_DIR`, else `/dev/shm` when it is a tmpfs
+/// with room to spare, else the system's temporary directory. A cluster creates hundreds
+/// of files to start and several per table; on tmpfs that is several times cheaper than
+/// on a journaled disk, and nothing here needs to survive a reboot.
+fn scratch_parent_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os(SCRATCH_DIR_VAR).filter(|dir| !dir.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    if memory_dir_has_room() {
+        return PathBuf::from(MEMORY_DIR);
+    }
+    std::env::temp_dir()
+}
+
+fn memory_dir_has_room() -> bool {
+    let is_tmpfs = fs::read_to_string("/proc/mounts").is_ok_and(|mounts| {
+        mounts.lines().any(|line| {
+            let mut fields = line.split_whitespace().skip(1);
+            fields.next() == Some(MEMORY_DIR) && fields.next() == Some("tmpfs")
+        })
+    });
+    if !is_tmpfs {
+        return false;
+    }
+    // `df -P`: a header, then `filesystem blocks used available capacity mount` in KiB.
+    let Ok(sh) = Shell::new() else {
+        return false;
+    };
+    let free_kib = xshell::cmd!(sh, "df -Pk {MEMORY_DIR}")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .ok()
+        .and_then(|out| out.lines().nth(1)?.split_whitespace().nth(3)?.parse().ok());
+    free_kib.is_some_and(|free: u64| free >= MEMORY_DIR_MIN_FREE_KIB)
+}
+
 /// A running cluster in a temporary directory; stopped and removed when dropped.
 pub(crate) struct ThrowawayCluster {
     dir: PathBuf,
@@ -395,10 +515,16 @@ impl ThrowawayCluster {
     pub(crate) fn start() -> anyhow::Result<ThrowawayCluster> {
         let binaries = ServerBinaries::find()?;
         let account = ServerAccount::detect(&Shell::new()?)?;
+        let parent = scratch_parent_dir();
         let temp_dir = tempfile::Builder::new()
             .prefix("xtask-pg-")
-            .tempdir()
-            .context("cannot create a temporary directory for the scratch cluster")?;
+            .tempdir_in(&parent)
+            .with_context(|| {
+                format!(
+                    "cannot create a directory for the scratch cluster in {}",
+                    parent.display()
+                )
+            })?;
         account.take_ownership(temp_dir.path())?;
         let control = ClusterControl {
             binaries,
@@ -415,9 +541,7 @@ impl ThrowawayCluster {
             }
         });
 
-        control.initdb()?;
-        control.configure()?;
-        control.start()?;
+        control.create_data_dir()?;
         Ok(ThrowawayCluster {
             dir: control.dir,
             _cleanup: cleanup,

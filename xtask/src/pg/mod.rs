@@ -3,6 +3,7 @@
 
 mod cleanup;
 mod cluster;
+mod initdb_cache;
 mod redact;
 #[cfg(test)]
 pub mod testing;
