@@ -1,6 +1,7 @@
 //! `cargo xtask`: consolidates and verifies the Attune PostgreSQL migration history.
 
 mod analysis;
+mod bench;
 mod cmd;
 mod comparison;
 mod config;
@@ -48,6 +49,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Analyze(cmd::analyze::Analyze),
+    Bench(cmd::bench::Bench),
     Verify(cmd::verify::Verify),
     Consolidate(cmd::consolidate::Consolidate),
     LoadPack(cmd::load_pack::LoadPack),
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
     let root = cli.root.unwrap_or_else(workspace_root);
     let result = match cli.command {
         Command::Analyze(analyze) => analyze.run(&root),
+        Command::Bench(bench) => bench.run(&root),
         Command::Verify(verify) => verify.run(&root),
         Command::Consolidate(consolidate) => consolidate.run(&root),
         Command::LoadPack(load_pack) => load_pack.run(&root),

@@ -1,6 +1,7 @@
 //! One module per command; each strings together the steps of the other modules.
 
 pub mod analyze;
+pub mod bench;
 pub mod consolidate;
 pub mod load_pack;
 pub mod rollback;

@@ -559,6 +559,14 @@ impl ThrowawayCluster {
         config
     }
 
+    /// `postgresql:///<dbname>?host=<socket dir>&port=<port>&user=<superuser>`.
+    pub(crate) fn libpq_url(&self, dbname: &str) -> String {
+        format!(
+            "postgresql:///{dbname}?host={}&port={PORT}&user={SUPERUSER}",
+            self.dir.display()
+        )
+    }
+
     /// The temporary directory: data directory, socket and server log.
     pub(crate) fn dir(&self) -> &Path {
         &self.dir

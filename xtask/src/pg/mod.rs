@@ -122,7 +122,6 @@ impl ScratchServer {
         Ok(server)
     }
 
-    #[cfg(test)]
     /// `server_version` as the server reports it, e.g. `15.19 (Debian 15.19-0+deb12u1)`.
     pub fn version(&self) -> &str {
         &self.version
@@ -250,6 +249,16 @@ impl ScratchDatabase<'_> {
     #[cfg(test)]
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// A libpq connection URI for programs of our own choosing (psql, pg_dump), through
+    /// the throwaway cluster's socket; `None` on a server named by URL, whose password we
+    /// do not hand on.
+    pub fn libpq_url(&self) -> Option<String> {
+        self.server
+            .cluster
+            .as_ref()
+            .map(|cluster| cluster.libpq_url(&self.name))
     }
 
     /// A new connection as the server's user; callable from any thread.

@@ -26,18 +26,9 @@ pub fn scratch_url(label: &str) -> (String, Arc<ScratchServer>) {
     let database = server
         .create_database(label)
         .expect("create a scratch database");
-    let socket_dir = server
-        .cluster
-        .as_ref()
-        .expect("the shared server is a throwaway cluster")
-        .dir()
-        .display()
-        .to_string();
-    let url = format!(
-        "postgresql:///{}?host={socket_dir}&user={}",
-        database.name(),
-        super::cluster::SUPERUSER
-    );
+    let url = database
+        .libpq_url()
+        .expect("the shared server is a throwaway cluster");
     drop(database);
     (url, server)
 }
