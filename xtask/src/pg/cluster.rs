@@ -39,11 +39,15 @@ const INITDB_OPTIONS: [&str; 8] = [
 ];
 
 /// What a scratch cluster does not need: durability. `fsync=off` alone makes it fast.
+/// And what it does: a lock table big enough for a migration (or a consolidated set, or
+/// psql applying a whole chain in one transaction) that creates a thousand tables, each
+/// of which holds several locks until commit; the default (64 per connection) runs out.
 const SETTINGS: &[(&str, &str)] = &[
     ("listen_addresses", ""),
     ("fsync", "off"),
     ("full_page_writes", "off"),
     ("synchronous_commit", "off"),
+    ("max_locks_per_transaction", "1024"),
 ];
 
 /// A directory holding `initdb`, `pg_ctl` and `postgres`.
