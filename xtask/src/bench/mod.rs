@@ -30,6 +30,8 @@ pub struct BenchPlan {
     /// The repository whose own history is measured too, if any.
     pub repository: Option<PathBuf>,
     pub migra: Option<PathBuf>,
+    /// Where the synthetic histories are written and kept [default: a temporary directory].
+    pub histories: Option<PathBuf>,
 }
 
 /// From this many migrations on, a size gets `large_runs` runs.
@@ -81,6 +83,7 @@ pub fn run(plan: &BenchPlan, progress: &Progress) -> anyhow::Result<Vec<CaseResu
         .prefix("xtask-bench-")
         .tempdir()
         .context("cannot create a directory for the benchmark's files")?;
+    let histories = plan.histories.as_deref().unwrap_or(work_dir.path());
     let mut results = Vec::new();
     if let Some(root) = &plan.repository {
         let case = Case {
@@ -103,7 +106,7 @@ pub fn run(plan: &BenchPlan, progress: &Progress) -> anyhow::Result<Vec<CaseResu
     }
     for &size in &plan.sizes {
         progress.phase(format!("generating a history of {size} migrations"));
-        let dir = work_dir.path().join(format!("synthetic-{size}"));
+        let dir = histories.join(format!("synthetic-{size}"));
         SyntheticHistory::generate(size, plan.seed).write(&dir)?;
         let case = Case {
             name: format!("synthetic {size}"),

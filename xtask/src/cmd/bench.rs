@@ -40,6 +40,10 @@ pub struct Bench {
     #[arg(long, value_name = "PATH")]
     migra: Option<PathBuf>,
 
+    /// Keep the synthetic histories in DIR/synthetic-<size>/{history,consolidated}
+    #[arg(long, value_name = "DIR")]
+    histories: Option<PathBuf>,
+
     /// Also write the figures here: CSV if the name ends in .csv, else JSON
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -61,6 +65,7 @@ impl Bench {
             large_runs: self.large_runs,
             repository: (!self.no_repository).then(|| root.to_owned()),
             migra: self.migra.clone(),
+            histories: self.histories.clone(),
         };
         let progress = Progress::new(false);
         let results = bench::run(&plan, &progress)?;
