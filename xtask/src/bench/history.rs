@@ -160,7 +160,7 @@ fn history(plans: &[TablePlan], migrations: usize) -> Vec<(String, String)> {
         }
         debug_assert!(!plan.extra_columns.is_empty());
     }
-    steps.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    steps.sort_by_key(|a| (a.0, a.1, a.2));
     let migrations = migrations.clamp(1, steps.len());
     (0..migrations)
         .map(|m| {

@@ -225,9 +225,11 @@ impl RawTable {
                     let table = tables
                         .get_mut(current)
                         .context("more results than tables")?;
-                    table
-                        .rows
-                        .push((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect());
+                    table.rows.push(
+                        (0..row.len())
+                            .map(|i| row.get(i).map(str::to_owned))
+                            .collect(),
+                    );
                 }
                 SimpleQueryMessage::CommandComplete(_) => current += 1,
                 _ => {}
