@@ -1,5 +1,5 @@
 # The short commands a person types. Each target installs what it needs first.
-.PHONY: setup verify analysis test lint
+.PHONY: setup verify analysis test lint bench
 
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -26,3 +26,8 @@ test: setup
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Not part of CI: minutes of work. migra is timed too when it is on PATH (MIGRA=path/to/migra
+# otherwise); the figures also go to bench.json.
+bench: setup
+	$(CARGO) run --release --package xtask -- bench --output bench.json $(if $(MIGRA),--migra $(MIGRA))

@@ -261,6 +261,13 @@ impl BenchReport {
         if let Some(error) = errors.first() {
             let _ = writeln!(out, "\nmigra: {error}");
         }
+        let marginal = marginal_costs(&self.cases);
+        if !marginal.is_empty() {
+            let _ = writeln!(out, "\nmarginal cost of verify (cluster start left out)");
+            for line in marginal {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
         let _ = writeln!(out, "\ntargets");
         for target in &self.targets {
             let verdict = if target.met { "met" } else { "MISSED" };
@@ -379,6 +386,26 @@ fn targets(cases: &[CaseSummary]) -> Vec<Target> {
         }
     }
     targets
+}
+
+/// What each migration beyond the previous size costs: growth a fixed cost cannot hide.
+fn marginal_costs(cases: &[CaseSummary]) -> Vec<String> {
+    let synthetic: Vec<&CaseSummary> = cases.iter().filter(|c| c.case != "repository").collect();
+    synthetic
+        .windows(2)
+        .map(|pair| {
+            let (small, large) = (pair[0], pair[1]);
+            let per_migration = 1000.0 * (large.ours_work - small.ours_work)
+                / (large.old_migrations as f64 - small.old_migrations as f64);
+            let per_object = 1000.0 * (large.ours_work - small.ours_work)
+                / (large.objects as f64 - small.objects as f64);
+            format!(
+                "{} -> {}: {per_migration:.3} ms per added migration, {per_object:.4} ms per \
+                 added object",
+                small.case, large.case
+            )
+        })
+        .collect()
 }
 
 /// The middle value (the mean of the two middle ones for an even count), in seconds.
