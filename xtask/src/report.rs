@@ -233,7 +233,7 @@ impl<'a> Report<'a> {
         if self.equal {
             writeln!(
                 out,
-                "{GOOD}equal{GOOD:#}: both sets build the same schema{extras}"
+                "{GOOD}equal{GOOD:#}: both sets build the same schema and data{extras}"
             )
         } else {
             let mut problems = vec![format!(
