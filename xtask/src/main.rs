@@ -47,12 +47,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    Analyze(cmd::analyze::Analyze),
     Verify(cmd::verify::Verify),
     Consolidate(cmd::consolidate::Consolidate),
-    LoadPack(cmd::load_pack::LoadPack),
     Rollback(cmd::rollback::Rollback),
     Status(cmd::status::Status),
+    Analyze(cmd::analyze::Analyze),
+    LoadPack(cmd::load_pack::LoadPack),
 }
 
 fn main() -> ExitCode {
