@@ -460,12 +460,53 @@ fn bad_directories_are_refused_before_any_server_starts() {
         "{stderr}"
     );
 
+    std::fs::remove_file(pair.path("new/0001_b.sql")).unwrap();
+    pair.write("new", "0002_b.up.sql", "SELECT 1;");
+    pair.write("new", "0002_b.down.sql", "SELECT 1;");
+    let stderr = pair.verify(&[]).code(2).get_output().stderr.clone();
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert!(stderr.contains("reversible"), "{stderr}");
+
+    std::fs::remove_file(pair.path("new/0002_b.up.sql")).unwrap();
+    std::fs::remove_file(pair.path("new/0002_b.down.sql")).unwrap();
+    std::fs::write(pair.path("new/0002_b.sql"), b"SELECT 'caf\xe9';\n").unwrap();
+    let stderr = pair.verify(&[]).code(2).get_output().stderr.clone();
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert!(
+        stderr.contains("0002_b.sql") && stderr.contains("UTF-8"),
+        "{stderr}"
+    );
+
     let missing = xtask()
         .args(["verify", "--old", "/nonexistent/old", "--new"])
         .arg(pair.path("new"))
         .assert()
         .code(2);
     assert!(String::from_utf8_lossy(&missing.get_output().stderr).contains("/nonexistent/old"));
+}
+
+#[test]
+fn history_hazards_are_warnings_that_name_the_file() {
+    let pair = Pair::new("", "SELECT 1;\r\n", "SELECT 1;\n");
+    pair.write(
+        "old",
+        "0003_late.sql",
+        "SELECT 1;\n-- no-transaction\nSELECT 2;\n",
+    );
+    pair.write("old", "0003_late_twin.sql", "SELECT 3;\n");
+    pair.write("old", "notes.txt", "not a migration");
+    let assert = pair.verify(&["--quiet"]).code(0);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("0002_change.sql") && stderr.contains("CRLF"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("0003_late.sql:2") && stderr.contains("no-transaction"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("version 3 is shared by"), "{stderr}");
+    assert!(stderr.contains("notes.txt: ignored"), "{stderr}");
 }
 
 fn repository_root() -> PathBuf {
