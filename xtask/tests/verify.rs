@@ -307,6 +307,19 @@ fn a_grant_is_compared_with_roles_from_the_prelude() {
 }
 
 #[test]
+fn a_prelude_set_in_xtask_toml_is_used() {
+    let pair = Pair::new(
+        TABLE,
+        "GRANT SELECT ON pack TO attune_service;",
+        "GRANT SELECT ON pack TO attune_service;",
+    );
+    std::fs::write(pair.path("prelude.sql"), "CREATE ROLE attune_service;").unwrap();
+    std::fs::write(pair.path("xtask.toml"), "prelude = \"prelude.sql\"\n").unwrap();
+    let (code, report) = pair.report(&[]);
+    assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
 fn an_extension_is_compared() {
     assert_reported("", "CREATE EXTENSION pgcrypto;", "", "extension pgcrypto");
 }
