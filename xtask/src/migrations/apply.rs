@@ -118,7 +118,7 @@ impl MigrationError {
             },
             None => None,
         };
-        let located = offset.map(|offset| locate(&sql, offset));
+        let located = offset.map(|offset| locate(sql, offset));
         MigrationError {
             path,
             position: located.map(|at| at.position),
@@ -128,7 +128,7 @@ impl MigrationError {
             hint: db.hint().map(str::to_owned),
             context,
             help: advice(db, no_transaction),
-            excerpt: located.map(|at| excerpt(&sql, at)),
+            excerpt: located.map(|at| excerpt(sql, at)),
         }
     }
 
