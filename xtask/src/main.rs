@@ -48,13 +48,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    Analyze(cmd::analyze::Analyze),
-    Bench(cmd::bench::Bench),
     Verify(cmd::verify::Verify),
     Consolidate(cmd::consolidate::Consolidate),
-    LoadPack(cmd::load_pack::LoadPack),
     Rollback(cmd::rollback::Rollback),
     Status(cmd::status::Status),
+    Analyze(cmd::analyze::Analyze),
+    LoadPack(cmd::load_pack::LoadPack),
+    Bench(cmd::bench::Bench),
 }
 
 fn main() -> ExitCode {

@@ -33,15 +33,23 @@ pub struct Report<'a> {
     /// Rows that differ after the pack load, ids and clock values aside.
     pub data_differences: Vec<&'a DataDifference>,
     pub notes: Vec<&'a Difference>,
-    /// What contradicts the record of the consolidation: files changed since, fingerprints
-    /// that no longer match.
-    pub recorded: Vec<String>,
+    /// Checks against the record of the consolidation.
+    pub recorded: Recorded,
     pub accepted: Vec<Accepted<'a>>,
     /// Accepted-differences entries that matched nothing: stale, and an error.
     pub unmatched_accepted: Vec<&'a AcceptedDifference>,
     /// Where the scratch databases ran.
     pub server: &'a str,
     pub timings: &'a Timings,
+}
+
+/// What a run found against the lock record of a consolidation.
+#[derive(Debug, Default, Serialize)]
+pub struct Recorded {
+    /// What contradicts it: files changed since, fingerprints that moved. Each fails.
+    pub problems: Vec<String>,
+    /// What could not be checked, and why.
+    pub notes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -79,7 +87,7 @@ impl<'a> Report<'a> {
         chains: (&'a MigrationChain, &'a MigrationChain),
         accepted: &'a AcceptedDifferences,
         strict_column_order: bool,
-        recorded: Vec<String>,
+        recorded: Recorded,
     ) -> Report<'a> {
         let applied = accepted.apply(
             comparison.diff.failures(strict_column_order),
@@ -95,7 +103,7 @@ impl<'a> Report<'a> {
             equal: applied.schema.is_empty()
                 && applied.data.is_empty()
                 && applied.unmatched.is_empty()
-                && recorded.is_empty(),
+                && recorded.problems.is_empty(),
             old: SideReport::new(chains.0, &comparison.old),
             new: SideReport::new(chains.1, &comparison.new),
             differences: applied.schema,
@@ -180,11 +188,14 @@ impl<'a> Report<'a> {
             }
         }
         write_grouped(out, "notes", &self.notes)?;
-        if !self.recorded.is_empty() {
-            writeln!(out, "\n{HEADING}since the consolidation{HEADING:#}")?;
-            for problem in &self.recorded {
+        if !self.recorded.problems.is_empty() {
+            writeln!(out, "\n{HEADING}changed since the consolidation{HEADING:#}")?;
+            for problem in &self.recorded.problems {
                 writeln!(out, "  {problem}")?;
             }
+        }
+        for note in &self.recorded.notes {
+            writeln!(out, "\nnote: {note}")?;
         }
         if !self.accepted.is_empty() {
             writeln!(out, "\n{HEADING}accepted{HEADING:#}")?;
@@ -222,17 +233,17 @@ impl<'a> Report<'a> {
         if self.equal {
             writeln!(
                 out,
-                "{GOOD}equal{GOOD:#}: both sets build the same schema{extras}"
+                "{GOOD}equal{GOOD:#}: both sets build the same schema and data{extras}"
             )
         } else {
             let mut problems = vec![format!(
                 "{} differences",
                 self.differences.len() + self.data_differences.len()
             )];
-            if !self.recorded.is_empty() {
+            if !self.recorded.problems.is_empty() {
                 problems.push(format!(
                     "{} changes since the consolidation",
-                    self.recorded.len()
+                    self.recorded.problems.len()
                 ));
             }
             if !self.unmatched_accepted.is_empty() {

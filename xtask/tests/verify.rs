@@ -307,6 +307,19 @@ fn a_grant_is_compared_with_roles_from_the_prelude() {
 }
 
 #[test]
+fn a_prelude_set_in_xtask_toml_is_used() {
+    let pair = Pair::new(
+        TABLE,
+        "GRANT SELECT ON pack TO attune_service;",
+        "GRANT SELECT ON pack TO attune_service;",
+    );
+    std::fs::write(pair.path("prelude.sql"), "CREATE ROLE attune_service;").unwrap();
+    std::fs::write(pair.path("xtask.toml"), "prelude = \"prelude.sql\"\n").unwrap();
+    let (code, report) = pair.report(&[]);
+    assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
 fn an_extension_is_compared() {
     assert_reported("", "CREATE EXTENSION pgcrypto;", "", "extension pgcrypto");
 }
@@ -460,12 +473,53 @@ fn bad_directories_are_refused_before_any_server_starts() {
         "{stderr}"
     );
 
+    std::fs::remove_file(pair.path("new/0001_b.sql")).unwrap();
+    pair.write("new", "0002_b.up.sql", "SELECT 1;");
+    pair.write("new", "0002_b.down.sql", "SELECT 1;");
+    let stderr = pair.verify(&[]).code(2).get_output().stderr.clone();
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert!(stderr.contains("reversible"), "{stderr}");
+
+    std::fs::remove_file(pair.path("new/0002_b.up.sql")).unwrap();
+    std::fs::remove_file(pair.path("new/0002_b.down.sql")).unwrap();
+    std::fs::write(pair.path("new/0002_b.sql"), b"SELECT 'caf\xe9';\n").unwrap();
+    let stderr = pair.verify(&[]).code(2).get_output().stderr.clone();
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert!(
+        stderr.contains("0002_b.sql") && stderr.contains("UTF-8"),
+        "{stderr}"
+    );
+
     let missing = xtask()
         .args(["verify", "--old", "/nonexistent/old", "--new"])
         .arg(pair.path("new"))
         .assert()
         .code(2);
     assert!(String::from_utf8_lossy(&missing.get_output().stderr).contains("/nonexistent/old"));
+}
+
+#[test]
+fn history_hazards_are_warnings_that_name_the_file() {
+    let pair = Pair::new("", "SELECT 1;\r\n", "SELECT 1;\n");
+    pair.write(
+        "old",
+        "0003_late.sql",
+        "SELECT 1;\n-- no-transaction\nSELECT 2;\n",
+    );
+    pair.write("old", "0003_late_twin.sql", "SELECT 3;\n");
+    pair.write("old", "notes.txt", "not a migration");
+    let assert = pair.verify(&["--quiet"]).code(0);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("0002_change.sql") && stderr.contains("CRLF"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("0003_late.sql:2") && stderr.contains("no-transaction"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("version 3 is shared by"), "{stderr}");
+    assert!(stderr.contains("notes.txt: ignored"), "{stderr}");
 }
 
 fn repository_root() -> PathBuf {

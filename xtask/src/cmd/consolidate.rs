@@ -10,7 +10,7 @@ use super::{CompareArgs, TreeArgs};
 use crate::config::Config;
 use crate::exit;
 use crate::migrations::{ChainRole, MigrationChain};
-use crate::report::{Format, Report};
+use crate::report::{Format, Recorded, Report};
 use crate::tree::{self, LockRecord, Manifest, Operation, SideRecord, TreeState};
 use crate::ui;
 
@@ -92,7 +92,7 @@ impl Consolidate {
             (&history, &consolidated),
             &accepted,
             self.compare.strict_column_order,
-            Vec::new(),
+            Recorded::default(),
         );
         report.print(self.compare.format)?;
         let human = self.compare.format == Format::Human;
@@ -109,19 +109,26 @@ impl Consolidate {
             return Ok(exit::OK);
         }
 
-        let lock = LockRecord::new(
-            comparison.old.fingerprint.server_version.clone(),
-            SideRecord {
-                schema_fingerprint: comparison.old.fingerprint.sha256.clone(),
-                data_fingerprint: comparison.old.data_fingerprint.sha256.clone(),
-                manifest: manifests.0,
-            },
-            SideRecord {
-                schema_fingerprint: comparison.new.fingerprint.sha256.clone(),
-                data_fingerprint: comparison.new.data_fingerprint.sha256.clone(),
-                manifest: manifests.1,
-            },
-        );
+        let pack_digest = match &pack {
+            Some(pack) => Some(Manifest::of_dir(&pack.dir)?.digest()),
+            None => None,
+        };
+        let lock = LockRecord {
+            pack_digest,
+            ..LockRecord::new(
+                comparison.old.fingerprint.server_version.clone(),
+                SideRecord {
+                    schema_fingerprint: comparison.old.fingerprint.sha256.clone(),
+                    data_fingerprint: comparison.old.data_fingerprint.sha256.clone(),
+                    manifest: manifests.0,
+                },
+                SideRecord {
+                    schema_fingerprint: comparison.new.fingerprint.sha256.clone(),
+                    data_fingerprint: comparison.new.data_fingerprint.sha256.clone(),
+                    manifest: manifests.1,
+                },
+            )
+        };
         tree::consolidate_swap(&tree, &lock, self.force)?;
         if human {
             println!(

@@ -27,7 +27,12 @@ use crate::ui::{self, Progress};
 #[derive(Debug, Args)]
 pub struct TreeArgs {
     /// Staging directory of the consolidated set, relative to the root
-    #[arg(long, value_name = "DIR", default_value = tree::DEFAULT_STAGING_DIR)]
+    #[arg(
+        long,
+        alias = "from",
+        value_name = "DIR",
+        default_value = tree::DEFAULT_STAGING_DIR
+    )]
     staging: PathBuf,
 }
 

@@ -11,8 +11,11 @@ use crate::comparison::Comparison;
 use crate::config::Config;
 use crate::exit;
 use crate::migrations::{ChainRole, MigrationChain};
-use crate::report::{Format, Report};
-use crate::tree::{ConsolidatedChecks, LockRecord, ManifestCheck, Tree, TreeState};
+use crate::report::{Format, Recorded, Report};
+use crate::tree::{
+    ConsolidatedChecks, LockRecord, Manifest, ManifestCheck, Tree, TreeState, BACKUP_DIR,
+    MIGRATIONS_DIR,
+};
 use crate::ui;
 
 /// Compare the database built by the history with the one built by the consolidated set
@@ -64,15 +67,19 @@ impl Verify {
         let (pack, accepted) = self.compare.prepare(root, &config)?;
 
         let comparison = self.compare.compare(&config, &old, &new, pack.as_ref())?;
-        let problems = recorded
-            .map(|(lock, checks)| since_consolidation(&lock, &checks, &comparison))
+        let pack_digest = match &pack {
+            Some(pack) => Some(Manifest::of_dir(&pack.dir)?.digest()),
+            None => None,
+        };
+        let recorded = recorded
+            .map(|(lock, checks)| since_consolidation(&lock, &checks, &comparison, pack_digest))
             .unwrap_or_default();
         let report = Report::new(
             &comparison,
             (&old, &new),
             &accepted,
             self.compare.strict_column_order,
-            problems,
+            recorded,
         );
         report.print(self.compare.format)?;
         Ok(if report.equal {
@@ -85,24 +92,27 @@ impl Verify {
 
 /// What no longer matches the record of the consolidation: files edited, added, removed or
 /// renamed since, and fingerprints that moved. Fingerprints taken on another PostgreSQL
-/// major version are not comparable (printed definitions differ between majors) and are
-/// skipped.
+/// major version are not comparable (printed definitions differ between majors), nor are
+/// data fingerprints taken with another pack; those are notes.
 fn since_consolidation(
     lock: &LockRecord,
     checks: &ConsolidatedChecks,
     comparison: &Comparison,
-) -> Vec<String> {
-    let mut problems = Vec::new();
+    pack_digest: Option<String>,
+) -> Recorded {
+    let mut recorded = Recorded::default();
     for (dir, check) in [
-        ("migrations.old", &checks.backup),
-        ("migrations", &checks.migrations),
+        (BACKUP_DIR, &checks.backup),
+        (MIGRATIONS_DIR, &checks.migrations),
     ] {
         match check {
             ManifestCheck::Intact => {}
-            ManifestCheck::Changed(changes) => {
-                problems.extend(changes.iter().map(|change| format!("{dir}: {change}")));
+            ManifestCheck::Changed(changes) => recorded
+                .problems
+                .extend(changes.iter().map(|change| format!("{dir}/: {change}"))),
+            ManifestCheck::Unreadable(reason) => {
+                recorded.problems.push(format!("{dir}/: {reason}"))
             }
-            ManifestCheck::Unreadable(reason) => problems.push(format!("{dir}: {reason}")),
         }
     }
     let major = |version: &str| {
@@ -112,31 +122,48 @@ fn since_consolidation(
             .unwrap_or_default()
             .to_owned()
     };
-    if major(&lock.postgres_version) == major(&comparison.old.fingerprint.server_version) {
-        let sides = [
-            ("history", &lock.history, &comparison.old),
-            ("consolidated set", &lock.consolidated, &comparison.new),
-        ];
-        for (name, recorded, built) in sides {
-            for (what, recorded, now) in [
-                (
-                    "schema",
-                    &recorded.schema_fingerprint,
-                    &built.fingerprint.sha256,
-                ),
-                (
-                    "data",
-                    &recorded.data_fingerprint,
-                    &built.data_fingerprint.sha256,
-                ),
-            ] {
-                if recorded != now {
-                    problems.push(format!(
-                        "the {name}'s {what} fingerprint is sha256:{now}, the lock records sha256:{recorded}"
-                    ));
-                }
+    let now = &comparison.old.fingerprint.server_version;
+    if major(&lock.postgres_version) != major(now) {
+        recorded.notes.push(format!(
+            "fingerprints not compared with the lock record: it was made on PostgreSQL {}, this \
+             run used {now}",
+            lock.postgres_version
+        ));
+        return recorded;
+    }
+    let same_pack = lock.pack_digest == pack_digest;
+    if !same_pack {
+        recorded.notes.push(
+            "data fingerprints not compared with the lock record: the pack loaded now is not \
+             the one loaded at consolidation"
+                .to_owned(),
+        );
+    }
+    let sides = [
+        ("history", &lock.history, &comparison.old),
+        ("consolidated set", &lock.consolidated, &comparison.new),
+    ];
+    for (name, side, built) in sides {
+        let mut pairs = vec![(
+            "schema",
+            &side.schema_fingerprint,
+            &built.fingerprint.sha256,
+        )];
+        if same_pack {
+            pairs.push((
+                "data",
+                &side.data_fingerprint,
+                &built.data_fingerprint.sha256,
+            ));
+        }
+        for (what, then, now) in pairs {
+            if then != now {
+                recorded.problems.push(format!(
+                    "the {name}'s {what} fingerprint is sha256:{now}; the lock record says \
+                     sha256:{then}"
+                ));
             }
         }
     }
-    problems
+    recorded
 }

@@ -70,7 +70,24 @@ struct Excerpt {
 
 impl MigrationError {
     fn new(migration: &Migration, err: &postgres::Error) -> MigrationError {
-        let path = migration.path.clone();
+        MigrationError::in_file(
+            &migration.path,
+            &migration.sql,
+            migration.no_transaction,
+            err,
+        )
+    }
+
+    /// A failure of `sql`, the text of the file at `path` sent as one batch: the error
+    /// position is an offset into it. Also used for files run like migrations, such as a
+    /// prelude.
+    pub fn in_file(
+        path: &std::path::Path,
+        sql: &str,
+        no_transaction: bool,
+        err: &postgres::Error,
+    ) -> MigrationError {
+        let path = path.to_path_buf();
         let Some(db) = err.as_db_error() else {
             return MigrationError {
                 path,
@@ -88,24 +105,20 @@ impl MigrationError {
         let offset = match db.position() {
             Some(ErrorPosition::Original(position)) => Some(*position as usize),
             // A statement inside a function body: find its text in the file to place it.
-            Some(ErrorPosition::Internal { position, query }) => {
-                match migration.sql.find(query.as_str()) {
-                    Some(start) => {
-                        Some(migration.sql[..start].chars().count() + *position as usize)
-                    }
-                    None => {
-                        let query = format!("in the statement `{query}`");
-                        context = Some(match context {
-                            Some(context) => format!("{context}\n{query}"),
-                            None => query,
-                        });
-                        None
-                    }
+            Some(ErrorPosition::Internal { position, query }) => match sql.find(query.as_str()) {
+                Some(start) => Some(sql[..start].chars().count() + *position as usize),
+                None => {
+                    let query = format!("in the statement `{query}`");
+                    context = Some(match context {
+                        Some(context) => format!("{context}\n{query}"),
+                        None => query,
+                    });
+                    None
                 }
-            }
+            },
             None => None,
         };
-        let located = offset.map(|offset| locate(&migration.sql, offset));
+        let located = offset.map(|offset| locate(sql, offset));
         MigrationError {
             path,
             position: located.map(|at| at.position),
@@ -114,8 +127,8 @@ impl MigrationError {
             detail: db.detail().map(str::to_owned),
             hint: db.hint().map(str::to_owned),
             context,
-            help: advice(db, migration.no_transaction),
-            excerpt: located.map(|at| excerpt(&migration.sql, at)),
+            help: advice(db, no_transaction),
+            excerpt: located.map(|at| excerpt(sql, at)),
         }
     }
 

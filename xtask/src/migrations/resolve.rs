@@ -8,6 +8,8 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use sha2::{Digest, Sha384};
 
+use crate::tree;
+
 use super::{ChainNote, ChainRole, Migration, MigrationChain};
 
 const NO_TRANSACTION: &str = "-- no-transaction";
@@ -102,6 +104,10 @@ pub(super) fn resolve(dir: &Path, role: ChainRole) -> anyhow::Result<MigrationCh
             }
             continue;
         };
+        // The consolidation's own records belong beside the migrations; they are no news.
+        if [tree::MANIFEST_FILE, tree::LOCK_FILE].contains(&file_name) {
+            continue;
+        }
         if !file_name.ends_with(".sql") {
             notes.push(ignored(&path, "ignored: not a `.sql` file"));
             continue;
@@ -427,6 +433,18 @@ mod tests {
         assert!(notes[0].ends_with("README.md: ignored: not a `.sql` file"));
         assert!(notes[1].contains("archive: ignored: a directory"));
         assert!(notes[2].ends_with("migrations.lock: ignored: not a `.sql` file"));
+    }
+
+    #[test]
+    fn the_consolidation_records_pass_without_a_note() {
+        let dir = dir_with(&[
+            ("1_first.sql", b"SELECT 1;"),
+            ("MANIFEST.sum", b"digest 00"),
+            ("consolidation.lock", b""),
+        ]);
+        let chain = resolve(dir.path(), ChainRole::History).unwrap();
+        assert_eq!(file_names(&chain), ["1_first.sql"]);
+        assert!(chain.notes.is_empty(), "{:?}", chain.notes);
     }
 
     #[test]

@@ -16,9 +16,9 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use postgres::error::ErrorPosition;
 use postgres::NoTls;
 
+use crate::migrations::MigrationError;
 use cleanup::CleanupGuard;
 use cluster::ThrowawayCluster;
 pub use redact::redact_database_url;
@@ -342,24 +342,10 @@ fn postgres_error(err: postgres::Error) -> anyhow::Error {
     }
 }
 
+/// A prelude failure reads like a migration's: file, line and column, the SQL pointed at.
 fn prelude_error(prelude: &Path, sql: &str, err: postgres::Error) -> anyhow::Error {
-    let position = err.as_db_error().and_then(|db| match db.position()? {
-        ErrorPosition::Original(position) => Some(line_and_column(sql, *position as usize)),
-        ErrorPosition::Internal { .. } => None,
-    });
-    let location = match position {
-        Some((line, column)) => format!("{}:{line}:{column}", prelude.display()),
-        None => prelude.display().to_string(),
-    };
-    postgres_error(err).context(format!("prelude {location} failed"))
-}
-
-/// 1-based line and column of a 1-based character offset, as `DbError::position` gives.
-fn line_and_column(text: &str, position: usize) -> (usize, usize) {
-    let before: Vec<char> = text.chars().take(position.saturating_sub(1)).collect();
-    let line = 1 + before.iter().filter(|&&c| c == '\n').count();
-    let column = 1 + before.iter().rev().take_while(|&&c| c != '\n').count();
-    (line, column)
+    anyhow::Error::new(MigrationError::in_file(prelude, sql, false, &err))
+        .context(format!("the prelude {} failed", prelude.display()))
 }
 
 #[cfg(test)]

@@ -19,6 +19,10 @@ pub struct LockRecord {
     pub tool_version: String,
     /// The server both sides were replayed on: printed definitions can change between majors.
     pub postgres_version: String,
+    /// Digest of the pack's files (as a manifest digests them) that was loaded into both
+    /// sides; the data fingerprints speak for that pack only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack_digest: Option<String>,
     /// The original history, now in `migrations.old/`.
     pub history: SideRecord,
     /// The consolidated set, now in `migrations/`.
@@ -42,6 +46,7 @@ impl LockRecord {
             time: Utc::now().trunc_subsecs(0),
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             postgres_version,
+            pack_digest: None,
             history,
             consolidated,
         }

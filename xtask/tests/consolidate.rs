@@ -1,0 +1,448 @@
+//! End-to-end tests of `consolidate`, `rollback` and `status`: the real binary on a
+//! temporary repository, against real PostgreSQL (a throwaway cluster per run), with
+//! `kill -9` at every step of the journaled swap.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+/// The files of a tree and their bytes, by path relative to its root.
+type Snapshot = BTreeMap<PathBuf, Vec<u8>>;
+
+struct Repository {
+    dir: tempfile::TempDir,
+}
+
+const HISTORY: [(&str, &str); 3] = [
+    (
+        "20250101000001_initial.sql",
+        "CREATE TABLE pack (id BIGSERIAL PRIMARY KEY, ref TEXT NOT NULL UNIQUE);\n",
+    ),
+    (
+        "20250101000002_label.sql",
+        "ALTER TABLE pack ADD COLUMN label TEXT;\nALTER TABLE pack ADD COLUMN legacy TEXT;\n",
+    ),
+    (
+        "20250101000003_drop_legacy.sql",
+        "ALTER TABLE pack DROP COLUMN legacy;\n",
+    ),
+];
+
+const CONSOLIDATED: [(&str, &str); 1] = [(
+    "00001_initial.sql",
+    "CREATE TABLE pack (id BIGSERIAL PRIMARY KEY, ref TEXT NOT NULL UNIQUE, label TEXT);\n",
+)];
+
+impl Repository {
+    /// A small history in `migrations/` and its consolidated set staged in `migrations.new/`.
+    fn staged() -> Repository {
+        let repository = Repository {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        for (name, sql) in HISTORY {
+            repository.write(&format!("migrations/{name}"), sql);
+        }
+        for (name, sql) in CONSOLIDATED {
+            repository.write(&format!("migrations.new/{name}"), sql);
+        }
+        repository
+    }
+
+    /// The repository's own history and consolidated set, staged, with the core pack.
+    fn copy_of_this_repository() -> Repository {
+        let repository = Repository {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        for (from, to) in [
+            ("migrations.old", "migrations"),
+            ("migrations", "migrations.new"),
+            ("packs", "packs"),
+        ] {
+            for entry in walkdir::WalkDir::new(source.join(from)) {
+                let entry = entry.unwrap();
+                let relative = entry.path().strip_prefix(source.join(from)).unwrap();
+                let name = relative
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default();
+                // The bookkeeping of an earlier consolidation is not part of the sets.
+                if entry.file_type().is_file()
+                    && name != "MANIFEST.sum"
+                    && name != "consolidation.lock"
+                {
+                    let bytes = std::fs::read(entry.path()).unwrap();
+                    repository.write_bytes(&Path::new(to).join(relative), &bytes);
+                }
+            }
+        }
+        repository
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, relative: &str, text: &str) {
+        self.write_bytes(Path::new(relative), text.as_bytes());
+    }
+
+    fn write_bytes(&self, relative: &Path, bytes: &[u8]) {
+        let path = self.root().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        walkdir::WalkDir::new(self.root())
+            .into_iter()
+            .map(Result::unwrap)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                let relative = e.path().strip_prefix(self.root()).unwrap().to_owned();
+                (relative, std::fs::read(e.path()).unwrap())
+            })
+            .collect()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, None)
+    }
+
+    fn run_with(&self, args: &[&str], failpoint: Option<&str>) -> Output {
+        let mut cmd = Command::cargo_bin("xtask").unwrap();
+        cmd.env_remove("DATABASE_URL")
+            .env("NO_COLOR", "1")
+            .arg("--root")
+            .arg(self.root())
+            .args(args);
+        match failpoint {
+            Some(name) => cmd.env("XTASK_FAILPOINT", name),
+            None => cmd.env_remove("XTASK_FAILPOINT"),
+        };
+        cmd.output().unwrap()
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[track_caller]
+fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(output.status.code(), Some(code), "{}", text(output));
+}
+
+/// A snapshot with the lock record's time line left out: the only bytes two
+/// consolidations of the same tree may differ in.
+fn without_lock_time(snapshot: &Snapshot) -> Snapshot {
+    let mut snapshot = snapshot.clone();
+    let lock = Path::new("migrations/consolidation.lock");
+    if let Some(bytes) = snapshot.get_mut(lock) {
+        let kept: Vec<&str> = std::str::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("time = "))
+            .collect();
+        *bytes = kept.join("\n").into_bytes();
+    }
+    snapshot
+}
+
+#[test]
+fn rollback_then_consolidate_returns_the_repository_to_where_it_was() {
+    let repository = Repository::copy_of_this_repository();
+    let staged = repository.snapshot();
+
+    assert_exit(&repository.run(&["consolidate", "--quiet"]), 0);
+    let consolidated = repository.snapshot();
+    assert!(consolidated.contains_key(Path::new("migrations.old/MANIFEST.sum")));
+    assert!(consolidated.contains_key(Path::new("migrations/consolidation.lock")));
+    assert!(!consolidated.keys().any(|p| p.starts_with("migrations.new")));
+    for (name, bytes) in &staged {
+        if let Ok(rest) = name.strip_prefix("migrations") {
+            assert_eq!(
+                consolidated.get(&Path::new("migrations.old").join(rest)),
+                Some(bytes),
+                "{name:?}"
+            );
+        }
+    }
+
+    let status = repository.run(&["status"]);
+    assert_exit(&status, 0);
+    assert!(text(&status).contains("consolidated"), "{}", text(&status));
+    assert_exit(&repository.run(&["verify", "--quiet"]), 0);
+
+    assert_exit(&repository.run(&["rollback"]), 0);
+    assert_eq!(
+        repository.snapshot(),
+        staged,
+        "rollback must restore the staged tree byte for byte"
+    );
+    assert_exit(&repository.run(&["rollback"]), 0);
+    assert_eq!(
+        repository.snapshot(),
+        staged,
+        "a second rollback changes nothing"
+    );
+
+    assert_exit(&repository.run(&["consolidate", "--quiet"]), 0);
+    assert_eq!(
+        without_lock_time(&repository.snapshot()),
+        without_lock_time(&consolidated)
+    );
+}
+
+#[test]
+fn drift_in_the_staged_set_makes_consolidate_refuse_and_touch_nothing() {
+    let repository = Repository::staged();
+    repository.write(
+        "migrations.new/00001_initial.sql",
+        "CREATE TABLE pack (id BIGSERIAL PRIMARY KEY, ref TEXT NOT NULL UNIQUE, label TEXT DEFAULT 'x');\n",
+    );
+    let before = repository.snapshot();
+    let output = repository.run(&["consolidate", "--quiet"]);
+    assert_exit(&output, 1);
+    assert!(
+        text(&output).contains("column pack.label: default differs"),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        text(&output).contains("left exactly as it was"),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(repository.snapshot(), before);
+}
+
+#[test]
+fn dry_run_verifies_but_touches_nothing() {
+    let repository = Repository::staged();
+    let before = repository.snapshot();
+    let output = repository.run(&["consolidate", "--dry-run", "--quiet"]);
+    assert_exit(&output, 0);
+    assert!(text(&output).contains("dry run"), "{}", text(&output));
+    assert_eq!(repository.snapshot(), before);
+}
+
+#[test]
+fn consolidate_refuses_without_a_staged_set_or_beside_an_existing_backup() {
+    let repository = Repository::staged();
+    std::fs::rename(
+        repository.root().join("migrations.new"),
+        repository.root().join("elsewhere"),
+    )
+    .unwrap();
+    let output = repository.run(&["consolidate"]);
+    assert_exit(&output, 2);
+    assert!(
+        text(&output).contains("migrations.new"),
+        "{}",
+        text(&output)
+    );
+
+    let output = repository.run(&["consolidate", "--staging", "elsewhere", "--quiet"]);
+    assert_exit(&output, 0);
+    assert_exit(&repository.run(&["rollback", "--staging", "elsewhere"]), 0);
+    repository.write("migrations.old/keep.sql", "SELECT 1;\n");
+    let before = repository.snapshot();
+    let output = repository.run(&["consolidate", "--staging", "elsewhere"]);
+    assert_exit(&output, 2);
+    assert!(
+        text(&output).contains("migrations.old"),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(repository.snapshot(), before);
+
+    assert_exit(
+        &repository.run(&[
+            "consolidate",
+            "--staging",
+            "elsewhere",
+            "--force",
+            "--quiet",
+        ]),
+        0,
+    );
+    let kept: Vec<_> = repository
+        .snapshot()
+        .into_keys()
+        .filter(|p| p.to_string_lossy().starts_with("migrations.old.") && p.ends_with("keep.sql"))
+        .collect();
+    assert_eq!(kept.len(), 1, "--force must keep the earlier backup aside");
+}
+
+#[test]
+fn a_tampered_backup_makes_rollback_refuse_and_verify_names_changed_files() {
+    let repository = Repository::staged();
+    assert_exit(&repository.run(&["consolidate", "--quiet"]), 0);
+
+    repository.write("migrations/00001_initial.sql", "-- edited\nCREATE TABLE pack (id BIGSERIAL PRIMARY KEY, ref TEXT NOT NULL UNIQUE, label TEXT);\n");
+    let output = repository.run(&["verify", "--quiet"]);
+    assert_exit(&output, 1);
+    assert!(
+        text(&output).contains("migrations/: edited: 00001_initial.sql"),
+        "{}",
+        text(&output)
+    );
+    for (name, sql) in CONSOLIDATED {
+        repository.write(&format!("migrations/{name}"), sql);
+    }
+    assert_exit(&repository.run(&["verify", "--quiet"]), 0);
+
+    repository.write(
+        "migrations.old/20250101000003_drop_legacy.sql",
+        "SELECT 1;\n",
+    );
+    let before = repository.snapshot();
+    let output = repository.run(&["rollback"]);
+    assert_exit(&output, 1);
+    assert!(
+        text(&output).contains("20250101000003_drop_legacy.sql"),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(repository.snapshot(), before);
+    let status = repository.run(&["status"]);
+    assert_exit(&status, 1);
+
+    assert_exit(&repository.run(&["rollback", "--force"]), 0);
+    assert_eq!(
+        std::fs::read_to_string(
+            repository
+                .root()
+                .join("migrations/20250101000003_drop_legacy.sql")
+        )
+        .unwrap(),
+        "SELECT 1;\n"
+    );
+}
+
+fn consolidate_failpoints() -> Vec<String> {
+    let mut names = vec![
+        "consolidate:after-begin".to_owned(),
+        "consolidate:during-step-1".to_owned(),
+        "consolidate:during-step-5".to_owned(),
+    ];
+    for step in 1..=5 {
+        names.push(format!("consolidate:before-record-step-{step}"));
+        names.push(format!("consolidate:after-step-{step}"));
+    }
+    names
+}
+
+#[track_caller]
+fn assert_killed(output: &Output, failpoint: &str) {
+    assert_eq!(
+        output.status.signal(),
+        Some(9),
+        "{failpoint} was not reached: {}",
+        text(output)
+    );
+}
+
+/// After a kill, every command but the ones that recover refuses and says what to do.
+#[track_caller]
+fn assert_interrupted(repository: &Repository, failpoint: &str) {
+    let status = repository.run(&["status"]);
+    assert_exit(&status, 1);
+    assert!(
+        text(&status).contains("interrupted"),
+        "{failpoint}: {}",
+        text(&status)
+    );
+    let verify = repository.run(&["verify", "--quiet"]);
+    assert_exit(&verify, 2);
+    assert!(
+        text(&verify).contains("rollback"),
+        "{failpoint}: {}",
+        text(&verify)
+    );
+}
+
+#[test]
+fn a_consolidation_killed_at_any_step_is_finished_by_consolidate_or_undone_by_rollback() {
+    let reference = Repository::staged();
+    let staged = reference.snapshot();
+    assert_exit(&reference.run(&["consolidate", "--quiet"]), 0);
+    let consolidated = without_lock_time(&reference.snapshot());
+
+    for (i, failpoint) in consolidate_failpoints().iter().enumerate() {
+        let repository = Repository::staged();
+        let output = repository.run_with(&["consolidate", "--quiet"], Some(failpoint));
+        assert_killed(&output, failpoint);
+        assert_interrupted(&repository, failpoint);
+        // Alternate between the two ways out.
+        if i % 2 == 0 {
+            assert_exit(&repository.run(&["consolidate", "--quiet"]), 0);
+            assert_eq!(
+                without_lock_time(&repository.snapshot()),
+                consolidated,
+                "{failpoint}"
+            );
+        } else {
+            assert_exit(&repository.run(&["rollback"]), 0);
+            assert_eq!(repository.snapshot(), staged, "{failpoint}");
+        }
+    }
+}
+
+#[test]
+fn a_rollback_killed_at_any_step_is_finished_by_rollback() {
+    let repository = Repository::staged();
+    let staged = repository.snapshot();
+    assert_exit(&repository.run(&["consolidate", "--quiet"]), 0);
+    let consolidated = repository.snapshot();
+
+    let mut failpoints = vec!["rollback:after-begin".to_owned()];
+    for step in 1..=4 {
+        failpoints.push(format!("rollback:before-record-step-{step}"));
+        failpoints.push(format!("rollback:after-step-{step}"));
+    }
+    for failpoint in &failpoints {
+        let output = repository.run_with(&["rollback"], Some(failpoint));
+        assert_killed(&output, failpoint);
+        assert_interrupted(&repository, failpoint);
+        assert_exit(&repository.run(&["rollback"]), 0);
+        assert_eq!(repository.snapshot(), staged, "{failpoint}");
+
+        // Back to consolidated for the next failpoint, by restoring the exact files.
+        for entry in std::fs::read_dir(repository.root()).unwrap() {
+            std::fs::remove_dir_all(entry.unwrap().path()).unwrap();
+        }
+        for (name, bytes) in &consolidated {
+            repository.write_bytes(name, bytes);
+        }
+    }
+}
+
+#[test]
+fn a_broken_pack_is_refused_before_any_server_starts() {
+    let repository = Repository::staged();
+    repository.write(
+        "packs/core/pack.yaml",
+        "ref: core\nlabel: Core\nversion: 1.0.0\n",
+    );
+    repository.write(
+        "packs/core/actions/echo.yaml",
+        "ref: core.echo\nlabel: Echo\nentrypoint: echo.sh\nruntime: core.python\n",
+    );
+    repository.write("packs/core/actions/echo.sh", "echo\n");
+    let output = repository.run(&["consolidate"]);
+    assert_exit(&output, 2);
+    let shown = text(&output);
+    assert!(shown.contains("actions/echo.yaml:4:10"), "{shown}");
+    assert!(shown.contains("core.python"), "{shown}");
+    assert!(!repository.root().join("migrations.old").exists());
+}
