@@ -1,5 +1,6 @@
 //! A process-wide registry of cleanups (stop a cluster, drop a database) that run either
-//! when their guard is dropped or, on Ctrl-C, from the signal handler before we exit.
+//! when their guard is dropped or, on Ctrl-C (SIGINT, and SIGTERM or SIGHUP alike), from
+//! the signal handler before we exit.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, Once, PoisonError, RwLock};

@@ -13,6 +13,7 @@ use super::lock::LockRecord;
 use super::JOURNAL_FILE;
 
 /// Set to a failpoint name in a debug build to have the process SIGKILL itself there.
+#[cfg(debug_assertions)]
 pub const FAILPOINT_VAR: &str = "XTASK_FAILPOINT";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
