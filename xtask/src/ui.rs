@@ -32,9 +32,18 @@ pub fn print_error(err: &anyhow::Error) {
     }
 }
 
-/// An error as JSON on stdout, for callers that asked for JSON: a failing migration comes
-/// with its file, line and column as fields.
-pub fn print_error_json(err: &anyhow::Error) {
+/// Passes a command's result through; when the caller asked for JSON on stdout, an error
+/// is also printed there as JSON, so that a machine reading stdout learns why it got no
+/// report.
+pub fn json_on_error(json: bool, result: anyhow::Result<u8>) -> anyhow::Result<u8> {
+    if let (true, Err(err)) = (json, &result) {
+        print_error_json(err);
+    }
+    result
+}
+
+/// An error as JSON: a failing migration comes with its file, line and column as fields.
+fn print_error_json(err: &anyhow::Error) {
     let migration = err
         .chain()
         .find_map(|cause| cause.downcast_ref::<MigrationError>())

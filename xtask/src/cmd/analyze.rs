@@ -63,11 +63,8 @@ pub enum AnalysisFormat {
 
 impl Analyze {
     pub fn run(self, root: &Path) -> anyhow::Result<u8> {
-        let result = self.analyze(root);
-        if let (Err(err), AnalysisFormat::Json, None) = (&result, self.format, &self.output) {
-            ui::print_error_json(err);
-        }
-        result
+        let json = self.format == AnalysisFormat::Json && self.output.is_none();
+        ui::json_on_error(json, self.analyze(root))
     }
 
     fn analyze(&self, root: &Path) -> anyhow::Result<u8> {

@@ -10,6 +10,7 @@ use super::{CompareArgs, TreeArgs};
 use crate::config::Config;
 use crate::exit;
 use crate::migrations::{ChainRole, MigrationChain};
+use crate::pack::Pack;
 use crate::report::{Format, Recorded, Report};
 use crate::tree::{self, LockRecord, Manifest, Operation, SideRecord, TreeState};
 use crate::ui;
@@ -47,11 +48,8 @@ pub struct Consolidate {
 
 impl Consolidate {
     pub fn run(self, root: &Path) -> anyhow::Result<u8> {
-        let result = self.consolidate(root);
-        if let (Err(err), Format::Json) = (&result, self.compare.format) {
-            ui::print_error_json(err);
-        }
-        result
+        let json = self.compare.format == Format::Json;
+        ui::json_on_error(json, self.consolidate(root))
     }
 
     fn consolidate(&self, root: &Path) -> anyhow::Result<u8> {
@@ -109,10 +107,7 @@ impl Consolidate {
             return Ok(exit::OK);
         }
 
-        let pack_digest = match &pack {
-            Some(pack) => Some(Manifest::of_dir(&pack.dir)?.digest()),
-            None => None,
-        };
+        let pack_digest = pack.as_ref().map(Pack::digest).transpose()?;
         let lock = LockRecord {
             pack_digest,
             ..LockRecord::new(

@@ -11,10 +11,10 @@ use crate::comparison::Comparison;
 use crate::config::Config;
 use crate::exit;
 use crate::migrations::{ChainRole, MigrationChain};
+use crate::pack::Pack;
 use crate::report::{Format, Recorded, Report};
 use crate::tree::{
-    ConsolidatedChecks, LockRecord, Manifest, ManifestCheck, Tree, TreeState, BACKUP_DIR,
-    MIGRATIONS_DIR,
+    ConsolidatedChecks, LockRecord, ManifestCheck, Tree, TreeState, BACKUP_DIR, MIGRATIONS_DIR,
 };
 use crate::ui;
 
@@ -39,11 +39,8 @@ pub struct Verify {
 
 impl Verify {
     pub fn run(self, root: &Path) -> anyhow::Result<u8> {
-        let result = self.verify(root);
-        if let (Err(err), Format::Json) = (&result, self.compare.format) {
-            ui::print_error_json(err);
-        }
-        result
+        let json = self.compare.format == Format::Json;
+        ui::json_on_error(json, self.verify(root))
     }
 
     fn verify(&self, root: &Path) -> anyhow::Result<u8> {
@@ -67,10 +64,7 @@ impl Verify {
         let (pack, accepted) = self.compare.prepare(root, &config)?;
 
         let comparison = self.compare.compare(&config, &old, &new, pack.as_ref())?;
-        let pack_digest = match &pack {
-            Some(pack) => Some(Manifest::of_dir(&pack.dir)?.digest()),
-            None => None,
-        };
+        let pack_digest = pack.as_ref().map(Pack::digest).transpose()?;
         let recorded = recorded
             .map(|(lock, checks)| since_consolidation(&lock, &checks, &comparison, pack_digest))
             .unwrap_or_default();

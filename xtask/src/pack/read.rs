@@ -26,6 +26,12 @@ const BUILTIN_ACTION_RUNTIME: &str = "core.native";
 const BUILTIN_SENSOR_RUNTIME: &str = "core.sensor_builtin";
 
 impl Pack {
+    /// A digest of every file of the pack, scripts included, as a manifest digests a
+    /// directory: what a lock record keeps to say which pack its data fingerprints are of.
+    pub fn digest(&self) -> anyhow::Result<String> {
+        Ok(crate::tree::Manifest::of_dir(&self.dir)?.digest())
+    }
+
     /// Reads `pack.yaml` and every `*.yaml` directly inside `runtimes/`, `triggers/`,
     /// `actions/` and `sensors/` (in file name order; a missing subdirectory defines
     /// nothing). Other files, such as scripts, are left alone, except `*.yml`: the loader
