@@ -141,10 +141,10 @@ impl<'a> Report<'a> {
         for (label, side) in [("old", &self.old), ("new", &self.new)] {
             writeln!(
                 out,
-                "{HEADING}{label}{HEADING:#}  {}  {} migrations, {} rows",
+                "{HEADING}{label}{HEADING:#}  {}  {}, {}",
                 side.dir.display(),
-                side.migrations.len(),
-                side.rows
+                ui::count(side.migrations.len(), "migration"),
+                ui::count(side.rows, "row")
             )?;
             writeln!(out, "     schema {}", side.fingerprint)?;
             writeln!(out, "     data   {}", side.data_fingerprint)?;
@@ -236,9 +236,9 @@ impl<'a> Report<'a> {
                 "{GOOD}equal{GOOD:#}: both sets build the same schema and data{extras}"
             )
         } else {
-            let mut problems = vec![format!(
-                "{} differences",
-                self.differences.len() + self.data_differences.len()
+            let mut problems = vec![ui::count(
+                self.differences.len() + self.data_differences.len(),
+                "difference",
             )];
             if !self.recorded.problems.is_empty() {
                 problems.push(format!(

@@ -108,6 +108,15 @@ impl Drop for Progress {
     }
 }
 
+/// `1 migration`, `2 migrations`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Seconds with two decimals: phases here take tens of milliseconds to seconds.
 pub fn seconds(duration: Duration) -> String {
     format!("{:.2}s", duration.as_secs_f64())
