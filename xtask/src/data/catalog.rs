@@ -34,7 +34,8 @@ macro_rules! table_name {
 
 /// The table `c` in the namespace `n` holds rows of ours: an ordinary or partitioned table
 /// (a partition's rows are read through its parent), outside the system schemas, not part
-/// of an extension, and not the migration bookkeeping.
+/// of an extension, and not the migration bookkeeping. (Naming the extension catalog lets
+/// the server find memberships by index rather than scan `pg_depend`.)
 macro_rules! user_table {
     ($n:literal, $c:literal) => {
         concat!(
@@ -51,7 +52,7 @@ macro_rules! user_table {
             ".relname <> '_sqlx_migrations' AND NOT EXISTS (SELECT 1 FROM pg_depend e",
             " WHERE e.classid = 'pg_class'::regclass AND e.objid = ",
             $c,
-            ".oid AND e.deptype = 'e'))"
+            ".oid AND e.deptype = 'e' AND e.refclassid = 'pg_extension'::regclass))"
         )
     };
 }

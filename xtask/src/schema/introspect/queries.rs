@@ -47,12 +47,15 @@ macro_rules! user_namespace {
 }
 
 /// The object (the OID expression `$oid`, given in pieces, in the catalog `$catalog`) is
-/// not part of an extension.
+/// not part of an extension. An extension membership always refers to the extension;
+/// saying so lets the server find the few memberships through `pg_depend_reference_index`
+/// instead of scanning all of `pg_depend` in every query.
 macro_rules! not_extension_member {
     ($catalog:literal, $($oid:literal),+) => {
         concat!(
             "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '", $catalog,
-            "'::regclass AND e.objid = ", $($oid,)+ " AND e.deptype = 'e')"
+            "'::regclass AND e.objid = ", $($oid,)+ " AND e.deptype = 'e'",
+            " AND e.refclassid = 'pg_extension'::regclass)"
         )
     };
 }
