@@ -176,14 +176,18 @@ impl RawTable {
     /// Every table's rows in one round trip: one `SELECT` per table, sent together as a
     /// simple-protocol batch, whose values arrive as text. A query per table cost a round
     /// trip (two, prepared) per table, which dominated reading a thousand empty tables.
+    /// Tables without storage pages ([`TableShape::known_empty`]) are not queried at all.
     fn read_all(
         tx: &mut postgres::Transaction<'_>,
         shapes: Vec<TableShape>,
     ) -> anyhow::Result<Vec<RawTable>> {
         let mut batch = String::new();
+        // Indexes into `tables` of the tables queried, in the order their SELECTs are sent.
+        let mut queried = Vec::new();
         let mut tables: Vec<RawTable> = shapes
             .into_iter()
-            .map(|shape| {
+            .enumerate()
+            .map(|(index, shape)| {
                 let read: Vec<_> = shape
                     .columns
                     .iter()
@@ -199,11 +203,14 @@ impl RawTable {
                     .iter()
                     .map(|c| format!("{}::text", c.sql_name))
                     .collect();
-                batch.push_str(&format!(
-                    "SELECT {} FROM {};\n",
-                    select_list.join(", "),
-                    shape.sql_name
-                ));
+                if !shape.known_empty {
+                    queried.push(index);
+                    batch.push_str(&format!(
+                        "SELECT {} FROM {};\n",
+                        select_list.join(", "),
+                        shape.sql_name
+                    ));
+                }
                 RawTable {
                     columns: read.iter().map(|c| c.name.clone()).collect(),
                     shape,
@@ -211,7 +218,7 @@ impl RawTable {
                 }
             })
             .collect();
-        if tables.is_empty() {
+        if queried.is_empty() {
             return Ok(tables);
         }
         let messages = tx
@@ -222,9 +229,8 @@ impl RawTable {
         for message in messages {
             match message {
                 SimpleQueryMessage::Row(row) => {
-                    let table = tables
-                        .get_mut(current)
-                        .context("more results than tables")?;
+                    let index = *queried.get(current).context("more results than tables")?;
+                    let table = &mut tables[index];
                     table.rows.push(
                         (0..row.len())
                             .map(|i| row.get(i).map(str::to_owned))
@@ -236,9 +242,9 @@ impl RawTable {
             }
         }
         anyhow::ensure!(
-            current == tables.len(),
+            current == queried.len(),
             "read {current} tables' rows, expected {}",
-            tables.len()
+            queried.len()
         );
         Ok(tables)
     }

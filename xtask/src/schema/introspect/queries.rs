@@ -47,12 +47,15 @@ macro_rules! user_namespace {
 }
 
 /// The object (the OID expression `$oid`, given in pieces, in the catalog `$catalog`) is
-/// not part of an extension.
+/// not part of an extension. An extension membership always refers to the extension;
+/// saying so lets the server find the few memberships through `pg_depend_reference_index`
+/// instead of scanning all of `pg_depend` in every query.
 macro_rules! not_extension_member {
     ($catalog:literal, $($oid:literal),+) => {
         concat!(
             "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '", $catalog,
-            "'::regclass AND e.objid = ", $($oid,)+ " AND e.deptype = 'e')"
+            "'::regclass AND e.objid = ", $($oid,)+ " AND e.deptype = 'e'",
+            " AND e.refclassid = 'pg_extension'::regclass)"
         )
     };
 }
@@ -78,11 +81,12 @@ macro_rules! user_relation {
 macro_rules! acl {
     ($acl:literal, $kind:literal, $owner:literal) => {
         concat!(
-            "(SELECT CASE WHEN g.items IS NOT DISTINCT FROM d.items THEN NULL ELSE g.items::text END",
+            "(CASE WHEN ", $acl, " IS NOT NULL THEN",
+            " (SELECT CASE WHEN g.items IS NOT DISTINCT FROM d.items THEN NULL ELSE g.items::text END",
             " FROM (SELECT array_agg(a::text ORDER BY a::text) AS items",
             " FROM unnest(coalesce(", $acl, ", acldefault(", $kind, ", ", $owner, "))) a) g,",
             " (SELECT array_agg(a::text ORDER BY a::text) AS items",
-            " FROM unnest(acldefault(", $kind, ", ", $owner, ")) a) d)"
+            " FROM unnest(acldefault(", $kind, ", ", $owner, ")) a) d) END)"
         )
     };
 }
@@ -93,10 +97,33 @@ macro_rules! acl {
 macro_rules! options {
     ($options:literal) => {
         concat!(
-            "(SELECT string_agg(o, ', ' ORDER BY o) FROM unnest(",
+            "(CASE WHEN ",
+            $options,
+            " IS NOT NULL THEN (SELECT string_agg(o, ', ' ORDER BY o) FROM unnest(",
             $options,
             ") o",
-            " WHERE o NOT LIKE 'pg\\_attver=%')"
+            " WHERE o NOT LIKE 'pg\\_attver=%') END)"
+        )
+    };
+}
+
+/// The comment on an object (`$oid` in the catalog `$catalog`, sub-object `$subid`: a
+/// column's `attnum`, or 0), as `obj_description`/`col_description` give it. Those are SQL
+/// functions that are not inlined, and calling one per row cost more than the index lookup
+/// it wraps.
+macro_rules! comment {
+    ($oid:literal, $catalog:literal) => {
+        comment!($oid, $catalog, "0")
+    };
+    ($oid:literal, $catalog:literal, $subid:literal) => {
+        concat!(
+            "(SELECT ds.description FROM pg_description ds WHERE ds.objoid = ",
+            $oid,
+            " AND ds.classoid = '",
+            $catalog,
+            "'::regclass AND ds.objsubid = ",
+            $subid,
+            ")"
         )
     };
 }
@@ -120,19 +147,25 @@ pub(super) const SETTINGS: &str = "\
 
 /// Extensions are database-wide, so their names are not qualified. Every extension counts,
 /// `plpgsql` too: a database without it is a different database.
-pub(super) const EXTENSIONS: &str = "\
+pub(super) const EXTENSIONS: &str = concat!(
+    "
 SELECT x.extname::text AS name,
        x.extversion AS version,
        n.nspname::text AS schema,
-       obj_description(x.oid, 'pg_extension') AS comment
+       ",
+    comment!("x.oid", "pg_extension"),
+    " AS comment
 FROM pg_extension x
-JOIN pg_namespace n ON n.oid = x.extnamespace";
+JOIN pg_namespace n ON n.oid = x.extnamespace"
+);
 
 /// `public` is included like any other schema: its comment and privileges are schema too.
 pub(super) const SCHEMAS: &str = concat!(
     "
 SELECT n.nspname::text AS name,
-       obj_description(n.oid, 'pg_namespace') AS comment,
+       ",
+    comment!("n.oid", "pg_namespace"),
+    " AS comment,
        ",
     acl!("n.nspacl", "'n'", "n.nspowner"),
     " AS acl
@@ -181,7 +214,9 @@ SELECT ",
        ",
     options!("c.reloptions"),
     " AS options,
-       obj_description(c.oid, 'pg_class') AS comment,
+       ",
+    comment!("c.oid", "pg_class"),
+    " AS comment,
        ",
     acl!("c.relacl", "'r'", "c.relowner"),
     " AS acl
@@ -217,7 +252,9 @@ SELECT ",
        ",
     options!("a.attoptions"),
     " AS options,
-       col_description(c.oid, a.attnum) AS comment,
+       ",
+    comment!("c.oid", "pg_class", "a.attnum"),
+    " AS comment,
        ",
     acl!("a.attacl", "'c'", "c.relowner"),
     " AS acl
@@ -251,7 +288,9 @@ SELECT CASE WHEN k.conrelid <> 0 THEN ",
        k.condeferrable::text AS deferrable,
        k.condeferred::text AS deferred,
        k.convalidated::text AS validated,
-       obj_description(k.oid, 'pg_constraint') AS comment
+       ",
+    comment!("k.oid", "pg_constraint"),
+    " AS comment
 FROM pg_constraint k
 LEFT JOIN pg_class c ON c.oid = k.conrelid
 LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -281,7 +320,9 @@ SELECT ",
     " AS \"table\",
        pg_get_indexdef(i.oid) AS definition,
        x.indisvalid::text AS valid,
-       obj_description(i.oid, 'pg_class') AS comment
+       ",
+    comment!("i.oid", "pg_class"),
+    " AS comment
 FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
 JOIN pg_class c ON c.oid = x.indrelid
@@ -314,7 +355,9 @@ SELECT ",
        ",
     qualified!("own_n.nspname", "own_c.relname"),
     " || '.' || own_a.attname AS owned_by,
-       obj_description(c.oid, 'pg_class') AS comment,
+       ",
+    comment!("c.oid", "pg_class"),
+    " AS comment,
        ",
     acl!("c.relacl", "'s'", "c.relowner"),
     " AS acl
@@ -339,7 +382,9 @@ SELECT ",
     " AS name,
        (SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e
         WHERE e.enumtypid = t.oid)::text AS labels,
-       obj_description(t.oid, 'pg_type') AS comment,
+       ",
+    comment!("t.oid", "pg_type"),
+    " AS comment,
        ",
     acl!("t.typacl", "'T'", "t.typowner"),
     " AS acl
@@ -362,7 +407,9 @@ SELECT ",
        (NOT t.typnotnull)::text AS nullable,
        CASE WHEN t.typcollation <> b.typcollation
             THEN t.typcollation::regcollation::text END AS collation,
-       obj_description(t.oid, 'pg_type') AS comment,
+       ",
+    comment!("t.oid", "pg_type"),
+    " AS comment,
        ",
     acl!("t.typacl", "'T'", "t.typowner"),
     " AS acl
@@ -389,7 +436,9 @@ SELECT ",
                           ', ' ORDER BY a.attnum)
         FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid
         WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) AS attributes,
-       obj_description(t.oid, 'pg_type') AS comment,
+       ",
+    comment!("t.oid", "pg_type"),
+    " AS comment,
        ",
     acl!("t.typacl", "'T'", "t.typowner"),
     " AS acl
@@ -425,7 +474,9 @@ SELECT ",
             CASE WHEN g.aggsortop <> 0 THEN 'SORTOP = ' || g.aggsortop::regoperator::text END,
             CASE g.aggkind WHEN 'o' THEN 'ORDERED SET' WHEN 'h' THEN 'HYPOTHETICAL' END)
        END AS definition,
-       obj_description(p.oid, 'pg_proc') AS comment,
+       ",
+    comment!("p.oid", "pg_proc"),
+    " AS comment,
        ",
     acl!("p.proacl", "'f'", "p.proowner"),
     " AS acl
@@ -450,7 +501,9 @@ SELECT ",
        pg_get_triggerdef(tg.oid) AS definition,
        CASE tg.tgenabled WHEN 'O' THEN 'enabled' WHEN 'D' THEN 'disabled'
                          WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END AS enabled,
-       obj_description(tg.oid, 'pg_trigger') AS comment
+       ",
+    comment!("tg.oid", "pg_trigger"),
+    " AS comment
 FROM pg_trigger tg
 JOIN pg_class c ON c.oid = tg.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -474,7 +527,9 @@ SELECT ",
        ",
             options!("c.reloptions"),
             " AS options,
-       obj_description(c.oid, 'pg_class') AS comment,
+       ",
+            comment!("c.oid", "pg_class"),
+            " AS comment,
        ",
             acl!("c.relacl", "'r'", "c.relowner"),
             " AS acl
@@ -508,7 +563,9 @@ SELECT ",
               FROM unnest(p.polroles) oid) r) AS roles,
        pg_get_expr(p.polqual, p.polrelid) AS \"using\",
        pg_get_expr(p.polwithcheck, p.polrelid) AS with_check,
-       obj_description(p.oid, 'pg_policy') AS comment
+       ",
+    comment!("p.oid", "pg_policy"),
+    " AS comment
 FROM pg_policy p
 JOIN pg_class c ON c.oid = p.polrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
