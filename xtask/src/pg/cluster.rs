@@ -378,14 +378,17 @@ impl ClusterControl {
         InitdbCache::new(key)
     }
 
-    fn initdb(&self) -> anyhow::Result<()> {
-        let sh = self.shell()?;
-        let cmd = self
-            .account
-            .cmd(&sh, &self.binaries.tool("initdb"))
+    /// A server tool run as the server account on this cluster's data directory.
+    fn on_data_dir<'a>(&self, sh: &'a Shell, tool: &str) -> Cmd<'a> {
+        self.account
+            .cmd(sh, &self.binaries.tool(tool))
             .arg("-D")
             .arg(self.data_dir())
-            .args(INITDB_OPTIONS);
+    }
+
+    fn initdb(&self) -> anyhow::Result<()> {
+        let sh = self.shell()?;
+        let cmd = self.on_data_dir(&sh, "initdb").args(INITDB_OPTIONS);
         run_tool(cmd, "initdb")
     }
 
@@ -419,10 +422,7 @@ impl ClusterControl {
     fn start(&self) -> anyhow::Result<()> {
         let sh = self.shell()?;
         let cmd = self
-            .account
-            .cmd(&sh, &self.binaries.tool("pg_ctl"))
-            .arg("-D")
-            .arg(self.data_dir())
+            .on_data_dir(&sh, "pg_ctl")
             .arg("-l")
             .arg(self.log_file())
             .args(["-w", "start"]);
@@ -441,10 +441,7 @@ impl ClusterControl {
     fn stop(&self, mode: &str) -> anyhow::Result<()> {
         let sh = self.shell()?;
         let cmd = self
-            .account
-            .cmd(&sh, &self.binaries.tool("pg_ctl"))
-            .arg("-D")
-            .arg(self.data_dir())
+            .on_data_dir(&sh, "pg_ctl")
             .args(["-m", mode, "-W", "stop"]);
         run_tool(cmd, "pg_ctl stop")?;
         let deadline = Instant::now() + STOP_TIMEOUT;
