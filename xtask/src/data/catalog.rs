@@ -1,15 +1,17 @@
 //! What the data comparison needs to know about each user table, read from the catalog in
-//! three queries for the whole database: its columns and which of them only record when or
-//! in which order a row was made, its unique keys, and its foreign keys.
+//! four queries for the whole database: the tables and whether they are empty, their
+//! columns and which of them only record when or in which order a row was made, their
+//! unique keys, and their foreign keys.
 //!
 //! Keys are read from `pg_index.indkey` and `pg_constraint.conkey`/`confkey` rather than
 //! parsed from printed definitions. Only a column's default and a trigger function's body
 //! are matched as text, because whether they read the clock is not recorded anywhere else
 //! (dependencies on built-in functions are not stored in `pg_depend`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Context;
+use postgres::types::Oid;
 use postgres::Transaction;
 
 use super::snapshot::LeftOut;
@@ -67,7 +69,8 @@ const CLOCK_EXPRESSION: &str = r"\m(now|clock_timestamp|statement_timestamp|tran
 /// sequence does.
 const RANDOM_EXPRESSION: &str = r"\m(gen_random_uuid|uuid_generate_v1|uuid_generate_v1mc|uuid_generate_v4|gen_random_bytes|random)\s*\(";
 
-/// Every live column of every user table, in physical order, with why it is left out of
+/// Every live column of every user table, by table OID and in physical order, with its
+/// number (keys name their columns by number) and why it is left out of
 /// the comparison (NULL: compared). `$1` is [`RANDOM_EXPRESSION`], `$2`
 /// [`CLOCK_EXPRESSION`]. A column counts as set from the clock by a trigger when an enabled
 /// row-level BEFORE trigger's function assigns `NEW.<column>` from the clock, the way
@@ -75,9 +78,13 @@ const RANDOM_EXPRESSION: &str = r"\m(gen_random_uuid|uuid_generate_v1|uuid_gener
 /// trigger with one fixed pattern and joined (DISTINCT: at most one match a column); a
 /// pattern holding each column's name was compiled once per column, which was most of this
 /// query's time. Bodies that contain none of the clock functions' names (compared without
-/// word boundaries, so a superset) are not matched at all: the pattern cost ~20 µs a body.
+/// word boundaries, so a superset) are not matched at all: the pattern cost ~20 µs a body,
+/// and a body is lowered once for all six names, where `ILIKE ANY` lowered it for each.
 /// Each default is printed once (`OFFSET 0` keeps the subquery from being folded into the
-/// three tests that read it).
+/// three tests that read it). Columns are looked up table by table through
+/// `pg_attribute`'s index (`OFFSET 0` keeps the lateral subquery from being flattened into
+/// a join): a hash join read all of `pg_attribute`, the system catalogs' columns and every
+/// index's included, several times the rows wanted.
 const COLUMNS: &str = concat!(
     "
 WITH clock_assigned AS (
@@ -87,13 +94,11 @@ WITH clock_assigned AS (
     CROSS JOIN LATERAL regexp_matches(
         p.prosrc, '\\mnew\\s*\\.\\s*(\"[^\"]+\"|[\\w$]+)\\s*:?=\\s*(' || $2 || ')', 'gi') AS m
     WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND t.tgtype & 3 = 3
-      AND p.prosrc ILIKE ANY (ARRAY['%now%', '%timestamp%', '%timeofday%', '%current_date%',
-                                    '%current_time%', '%localtime%'])
+      AND lower(p.prosrc) LIKE ANY (ARRAY['%now%', '%timestamp%', '%timeofday%',
+                                          '%current_date%', '%current_time%', '%localtime%'])
 )
-SELECT ",
-    table_name!("n", "c"),
-    " AS table_name,
-       format('%I.%I', n.nspname, c.relname) AS table_sql,
+SELECT a.attrelid AS table_oid,
+       a.attnum,
        a.attname::text AS column_name,
        quote_ident(a.attname) AS column_sql,
        a.attnotnull AS not_null,
@@ -104,83 +109,66 @@ SELECT ",
             WHEN d.expr ~* $2 THEN 'clock_default'
             WHEN ca.relid IS NOT NULL THEN 'clock_trigger'
        END AS left_out
-FROM pg_attribute a
-JOIN pg_class c ON c.oid = a.attrelid
+FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL (SELECT * FROM pg_attribute a
+                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                    OFFSET 0) a
 LEFT JOIN (SELECT adrelid, adnum, pg_get_expr(adbin, adrelid) AS expr FROM pg_attrdef OFFSET 0) d
        ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 LEFT JOIN clock_assigned ca ON ca.relid = c.oid AND ca.column_name = lower(a.attname)
-WHERE a.attnum > 0 AND NOT a.attisdropped AND ",
+WHERE ",
     user_table!("n", "c"),
     "
-ORDER BY 1, a.attnum"
+ORDER BY a.attrelid, a.attnum"
+);
+
+/// Every user table, by OID, and whether it has no storage pages, and so no rows. Asking
+/// for the size is a file-system lookup per table, far cheaper than parsing, planning and
+/// running a `SELECT` on each of a thousand empty tables. Partitioned tables have no storage
+/// of their own, so only ordinary tables can be known to be empty.
+const TABLES: &str = concat!(
+    "
+SELECT c.oid,
+       ",
+    table_name!("n", "c"),
+    " AS table_name,
+       format('%I.%I', n.nspname, c.relname) AS table_sql,
+       c.relkind = 'r' AND pg_relation_size(c.oid) = 0 AS known_empty
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE ",
+    user_table!("n", "c")
 );
 
 /// Unique indexes over plain columns, whether a constraint made them or `CREATE UNIQUE
 /// INDEX` did; partial and expression indexes do not name a row by its values alone, and
-/// INCLUDE columns are not part of the key.
-const UNIQUE_KEYS: &str = concat!(
-    "
-SELECT ",
-    table_name!("n", "c"),
-    " AS table_name,
+/// INCLUDE columns (after the first `indnkeyatts`) are not part of the key. Columns come as
+/// numbers, named from [`COLUMNS`]: joining `pg_attribute` for each key column cost more
+/// than the rest of the query. Indexes of tables that are not user tables are dropped by
+/// the caller.
+const UNIQUE_KEYS: &str = "
+SELECT x.indrelid AS table_oid,
        i.relname::text AS key_name,
        x.indisprimary AS is_primary,
-       array_agg(a.attname::text ORDER BY k.position) AS columns
+       x.indnkeyatts::int AS key_count,
+       x.indkey::int2[] AS columns
 FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
-JOIN pg_class c ON c.oid = x.indrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
-JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
-WHERE x.indisunique AND x.indisvalid AND x.indpred IS NULL AND x.indexprs IS NULL
-  AND k.position <= x.indnkeyatts AND ",
-    user_table!("n", "c"),
-    "
-GROUP BY 1, 2, 3"
-);
+WHERE x.indisunique AND x.indisvalid AND x.indpred IS NULL AND x.indexprs IS NULL";
 
-/// Foreign keys with their column lists in order. Copies of a partitioned table's foreign
-/// key on its partitions (`conparentid <> 0`) are left out: the parent's stands for them.
-const FOREIGN_KEYS: &str = concat!(
-    "
-SELECT ",
-    table_name!("n", "c"),
-    " AS table_name,
-       k.conname::text AS key_name, ",
-    table_name!("rn", "rc"),
-    " AS referenced_table,
-       array_agg(a.attname::text ORDER BY u.position) AS columns,
-       array_agg(ra.attname::text ORDER BY u.position) AS referenced_columns
+/// Foreign keys with their columns as numbers, in order, named from [`COLUMNS`]. Copies of
+/// a partitioned table's foreign key on its partitions (`conparentid <> 0`) are left out:
+/// the parent's stands for them. Keys of tables that are not user tables, or to tables
+/// that are not (a partition, say), are dropped by the caller.
+const FOREIGN_KEYS: &str = "
+SELECT k.conrelid AS table_oid,
+       k.conname::text AS key_name,
+       k.confrelid AS referenced_oid,
+       k.conkey AS columns,
+       k.confkey AS referenced_columns
 FROM pg_constraint k
-JOIN pg_class c ON c.oid = k.conrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_class rc ON rc.oid = k.confrelid
-JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-CROSS JOIN LATERAL unnest(k.conkey, k.confkey) WITH ORDINALITY AS u(attnum, ref_attnum, position)
-JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum
-JOIN pg_attribute ra ON ra.attrelid = k.confrelid AND ra.attnum = u.ref_attnum
-WHERE k.contype = 'f' AND k.conparentid = 0 AND ",
-    user_table!("n", "c"),
-    "
-GROUP BY 1, 2, 3"
-);
-
-/// Ordinary user tables that have no storage pages, and so no rows, as the schema model
-/// names them. Asking for the size is a file-system lookup per table, far cheaper than
-/// parsing, planning and running a `SELECT` on each of a thousand empty tables.
-/// Partitioned tables have no storage of their own and are never listed.
-const EMPTY_TABLES: &str = concat!(
-    "
-SELECT ",
-    table_name!("n", "c"),
-    " AS table_name
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r' AND ",
-    user_table!("n", "c"),
-    " AND pg_relation_size(c.oid) = 0"
-);
+WHERE k.contype = 'f' AND k.conparentid = 0";
 
 /// A user table as the data comparison sees it.
 #[derive(Debug, Clone)]
@@ -232,12 +220,27 @@ impl TableShape {
 pub(super) fn read_tables(
     tx: &mut Transaction<'_>,
 ) -> anyhow::Result<BTreeMap<String, TableShape>> {
-    let mut tables: BTreeMap<String, TableShape> = BTreeMap::new();
-    let rows = tx
+    let mut tables: HashMap<Oid, CatalogTable> = HashMap::new();
+    for row in &tx.query(TABLES, &[]).context("listing the user tables")? {
+        let shape = TableShape {
+            name: row.try_get("table_name")?,
+            sql_name: row.try_get("table_sql")?,
+            columns: Vec::new(),
+            unique_keys: Vec::new(),
+            foreign_keys: Vec::new(),
+            known_empty: row.try_get("known_empty")?,
+        };
+        let table = CatalogTable {
+            shape,
+            column_names: HashMap::new(),
+        };
+        tables.insert(row.try_get("oid")?, table);
+    }
+
+    for row in &tx
         .query(COLUMNS, &[&RANDOM_EXPRESSION, &CLOCK_EXPRESSION])
-        .context("listing the columns of the user tables")?;
-    for row in &rows {
-        let name: String = row.try_get("table_name")?;
+        .context("listing the columns of the user tables")?
+    {
         let left_out: Option<String> = row.try_get("left_out")?;
         let column = ColumnShape {
             name: row.try_get("column_name")?,
@@ -245,65 +248,97 @@ pub(super) fn read_tables(
             not_null: row.try_get("not_null")?,
             left_out: left_out.as_deref().map(LeftOut::from_query).transpose()?,
         };
-        let sql_name: String = row.try_get("table_sql")?;
-        tables
-            .entry(name.clone())
-            .or_insert_with(|| TableShape {
-                name,
-                sql_name,
-                columns: Vec::new(),
-                unique_keys: Vec::new(),
-                foreign_keys: Vec::new(),
-                known_empty: false,
-            })
-            .columns
-            .push(column);
+        if let Some(table) = tables.get_mut(&row.try_get("table_oid")?) {
+            table
+                .column_names
+                .insert(row.try_get("attnum")?, column.name.clone());
+            table.shape.columns.push(column);
+        }
     }
 
+    let mut unique_keys = Vec::new();
     for row in &tx
         .query(UNIQUE_KEYS, &[])
         .context("listing the unique keys of the user tables")?
     {
-        let table: String = row.try_get("table_name")?;
+        let Some(table) = tables.get(&row.try_get("table_oid")?) else {
+            continue;
+        };
+        let key_count: i32 = row.try_get("key_count")?;
+        let numbers: Vec<i16> = row.try_get("columns")?;
+        let key_count = usize::try_from(key_count).unwrap_or(0).min(numbers.len());
+        let Some(columns) = table.names(&numbers[..key_count]) else {
+            continue;
+        };
         let key = UniqueKey {
             name: row.try_get("key_name")?,
             is_primary: row.try_get("is_primary")?,
-            columns: row.try_get("columns")?,
+            columns,
         };
-        if let Some(table) = tables.get_mut(&table) {
-            table.unique_keys.push(key);
-        }
+        unique_keys.push((row.try_get::<_, Oid>("table_oid")?, key));
     }
 
+    let mut foreign_keys = Vec::new();
     for row in &tx
         .query(FOREIGN_KEYS, &[])
         .context("listing the foreign keys of the user tables")?
     {
-        let table: String = row.try_get("table_name")?;
+        let (Some(table), Some(referenced)) = (
+            tables.get(&row.try_get("table_oid")?),
+            tables.get(&row.try_get("referenced_oid")?),
+        ) else {
+            continue;
+        };
+        let (Some(columns), Some(referenced_columns)) = (
+            table.names(&row.try_get::<_, Vec<i16>>("columns")?),
+            referenced.names(&row.try_get::<_, Vec<i16>>("referenced_columns")?),
+        ) else {
+            continue;
+        };
         let key = ForeignKey {
             name: row.try_get("key_name")?,
-            columns: row.try_get("columns")?,
-            referenced_table: row.try_get("referenced_table")?,
-            referenced_columns: row.try_get("referenced_columns")?,
+            columns,
+            referenced_table: referenced.shape.name.clone(),
+            referenced_columns,
         };
-        if let Some(table) = tables.get_mut(&table) {
-            table.foreign_keys.push(key);
-        }
+        foreign_keys.push((row.try_get::<_, Oid>("table_oid")?, key));
     }
-    for row in &tx
-        .query(EMPTY_TABLES, &[])
-        .context("listing the empty user tables")?
-    {
-        let table: String = row.try_get("table_name")?;
-        if let Some(table) = tables.get_mut(&table) {
-            table.known_empty = true;
-        }
+
+    for (oid, key) in unique_keys {
+        tables
+            .entry(oid)
+            .and_modify(|t| t.shape.unique_keys.push(key));
     }
-    // The queries group without ordering; the choices made from these lists must not
-    // depend on the order the server happened to return them in.
-    for table in tables.values_mut() {
-        table.unique_keys.sort_by(|a, b| a.name.cmp(&b.name));
-        table.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
+    for (oid, key) in foreign_keys {
+        tables
+            .entry(oid)
+            .and_modify(|t| t.shape.foreign_keys.push(key));
     }
-    Ok(tables)
+    // The catalog returns keys in no particular order; the choices made from these lists
+    // must not depend on the order the server happened to return them in.
+    Ok(tables
+        .into_values()
+        .map(|mut table| {
+            table.shape.unique_keys.sort_by(|a, b| a.name.cmp(&b.name));
+            table.shape.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
+            (table.shape.name.clone(), table.shape)
+        })
+        .collect())
+}
+
+/// A table while its shape is read: its columns' names by number, for the keys.
+struct CatalogTable {
+    shape: TableShape,
+    column_names: HashMap<i16, String>,
+}
+
+impl CatalogTable {
+    /// The names of the columns numbered `numbers`, in that order; `None` when one is not a
+    /// live column, which no key of ours can use.
+    fn names(&self, numbers: &[i16]) -> Option<Vec<String>> {
+        numbers
+            .iter()
+            .map(|number| self.column_names.get(number).cloned())
+            .collect()
+    }
 }

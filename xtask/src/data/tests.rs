@@ -314,6 +314,17 @@ fn a_table_without_unique_key_is_keyed_by_all_its_columns_repeats_counted() {
 }
 
 #[test]
+fn a_table_without_columns_is_compared_by_its_number_of_rows() {
+    let (diff, old, _) = compare(
+        "CREATE TABLE marker (); INSERT INTO marker DEFAULT VALUES; INSERT INTO marker DEFAULT VALUES",
+        "CREATE TABLE marker (); INSERT INTO marker DEFAULT VALUES",
+    );
+    assert!(old.tables["marker"].columns.is_empty());
+    assert_eq!(old.tables["marker"].rows.len(), 2);
+    assert_eq!(descriptions(&diff), ["marker (): only in old"]);
+}
+
+#[test]
 fn a_composite_natural_key_names_the_row() {
     let (diff, ..) = compare(
         "",
