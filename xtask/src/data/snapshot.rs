@@ -13,8 +13,11 @@ use super::catalog::{self, TableShape};
 /// Values print the same way on both sides whatever the caller's session looks like: dates,
 /// times and intervals in ISO form and UTC, floats exactly, bytea in hex, money in the C
 /// locale, and names of types and relations (`regclass` values) against `public` only.
-/// `SET LOCAL` keeps the caller's session as it was.
+/// JIT compilation is off, as for the introspection: compiling a catalog query over
+/// thousands of tables costs more than running it. `SET LOCAL` keeps the caller's session
+/// as it was.
 const SETTINGS: &str = "\
+    SET LOCAL jit = off;
     SET LOCAL search_path = public;
     SET LOCAL DateStyle = 'ISO, YMD';
     SET LOCAL IntervalStyle = 'postgres';
