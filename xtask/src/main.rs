@@ -11,6 +11,7 @@ mod pack;
 mod pg;
 mod report;
 mod schema;
+mod sorted;
 mod tree;
 mod ui;
 

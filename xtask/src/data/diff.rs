@@ -2,13 +2,14 @@
 //! on one side only, and for each value that differs, named by table, natural key and column.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
 
 use super::snapshot::{render_key, CanonicalRow, DataSnapshot, TableData};
 use crate::schema::diff::Side;
+use crate::sorted::zip_by_key;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
@@ -75,13 +76,12 @@ pub struct DataDiff {
 impl DataDiff {
     pub fn compare(old: &DataSnapshot, new: &DataSnapshot) -> DataDiff {
         let mut differences = Vec::new();
-        let names: BTreeSet<&String> = old.tables.keys().chain(new.tables.keys()).collect();
-        for name in names {
-            match (old.tables.get(name), new.tables.get(name)) {
+        for (name, in_old, in_new) in zip_by_key(&old.tables, &new.tables) {
+            match (in_old, in_new) {
                 (Some(o), Some(n)) => compare_table(name, o, n, &mut differences),
                 // The schema comparison reports the table itself; here only rows matter.
                 (Some(table), None) | (None, Some(table)) if !table.rows.is_empty() => {
-                    let side = if old.tables.contains_key(name) {
+                    let side = if in_old.is_some() {
                         Side::Old
                     } else {
                         Side::New

@@ -7,6 +7,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::model::{ObjectId, ObjectKind, Schema};
+use crate::sorted::zip_by_key;
 
 /// One of the two databases being compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -85,7 +86,6 @@ pub struct SchemaDiff {
 impl SchemaDiff {
     pub fn compare(old: &Schema, new: &Schema) -> SchemaDiff {
         let mut differences = Vec::new();
-        let ids: BTreeSet<&ObjectId> = old.objects.keys().chain(new.objects.keys()).collect();
         let missing_tables = |side: Side| -> BTreeSet<&str> {
             let (here, there) = match side {
                 Side::Old => (old, new),
@@ -100,13 +100,10 @@ impl SchemaDiff {
         let only_in_old = missing_tables(Side::Old);
         let only_in_new = missing_tables(Side::New);
 
-        for id in ids {
-            match (old.objects.get(id), new.objects.get(id)) {
+        for (id, in_old, in_new) in zip_by_key(&old.objects, &new.objects) {
+            match (in_old, in_new) {
                 (Some(o), Some(n)) => {
-                    let keys: BTreeSet<&String> =
-                        o.properties.keys().chain(n.properties.keys()).collect();
-                    for key in keys {
-                        let (a, b) = (o.properties.get(key), n.properties.get(key));
+                    for (key, a, b) in zip_by_key(&o.properties, &n.properties) {
                         if a != b {
                             differences.push(Difference {
                                 object: id.clone(),
@@ -121,15 +118,10 @@ impl SchemaDiff {
                     }
                 }
                 (Some(object), None) | (None, Some(object)) => {
-                    let side = if old.objects.contains_key(id) {
-                        Side::Old
+                    let (side, missing) = if in_old.is_some() {
+                        (Side::Old, &only_in_old)
                     } else {
-                        Side::New
-                    };
-                    let missing = if side == Side::Old {
-                        &only_in_old
-                    } else {
-                        &only_in_new
+                        (Side::New, &only_in_new)
                     };
                     let folded = !is_relation(id.kind)
                         && object
@@ -147,7 +139,7 @@ impl SchemaDiff {
                         });
                     }
                 }
-                (None, None) => unreachable!("id comes from one of the two maps"),
+                (None, None) => unreachable!("each key comes from one of the two maps"),
             }
         }
         fold_dependents(&mut differences, old, new);
@@ -157,11 +149,15 @@ impl SchemaDiff {
                 continue;
             };
             if old_columns != new_columns && same_set(old_columns, new_columns) {
-                let kind = old
-                    .objects
-                    .values()
-                    .find(|o| is_relation(o.id.kind) && &o.id.name == table)
-                    .map_or(ObjectKind::Table, |o| o.id.kind);
+                let kind = [ObjectKind::View, ObjectKind::MaterializedView]
+                    .into_iter()
+                    .find(|&kind| {
+                        old.objects.contains_key(&ObjectId {
+                            kind,
+                            name: table.clone(),
+                        })
+                    })
+                    .unwrap_or(ObjectKind::Table);
                 differences.push(Difference {
                     object: ObjectId {
                         kind,
