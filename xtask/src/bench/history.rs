@@ -106,6 +106,18 @@ impl SyntheticHistory {
         }
     }
 
+    /// The baseline: one migration a side that creates nothing, so that `verify` does only
+    /// the work every run pays whatever the history (two databases, connections, the catalog
+    /// queries planned and run on empty catalogs).
+    pub fn baseline() -> SyntheticHistory {
+        let nothing = vec![("00001_nothing.sql".to_owned(), "SELECT 1;\n".to_owned())];
+        SyntheticHistory {
+            tables: 0,
+            history: nothing.clone(),
+            consolidated: nothing,
+        }
+    }
+
     /// Writes `history/` and `consolidated/` under `dir`.
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
         for (subdir, files) in [
@@ -384,17 +396,15 @@ mod tests {
         }
     }
 
-    #[test]
-    fn history_and_consolidated_set_build_the_same_schema() {
+    /// Verifies the generated pair on scratch databases of the shared test cluster.
+    fn verify(generated: &SyntheticHistory, name: &str) -> comparison::Comparison {
         let dir = tempfile::tempdir().unwrap();
-        let generated = SyntheticHistory::generate(25, 3);
         generated.write(dir.path()).unwrap();
         let old = MigrationChain::resolve(&dir.path().join("history"), ChainRole::History).unwrap();
         let new =
             MigrationChain::resolve(&dir.path().join("consolidated"), ChainRole::Consolidated)
                 .unwrap();
-        // Scratch databases on the shared test cluster rather than a cluster of its own.
-        let (url, _server) = crate::pg::testing::scratch_url("bench_equivalence");
+        let (url, _server) = crate::pg::testing::scratch_url(name);
         let options = ServerOptions {
             database_url: Some(url),
             prelude: None,
@@ -403,6 +413,23 @@ mod tests {
         let failures: Vec<String> = result.diff.failures(true).map(|d| d.summary()).collect();
         assert!(failures.is_empty(), "{failures:#?}");
         assert!(result.data_diff.is_empty());
+        result
+    }
+
+    #[test]
+    fn history_and_consolidated_set_build_the_same_schema() {
+        let generated = SyntheticHistory::generate(25, 3);
+        let result = verify(&generated, "bench_equivalence");
         assert!(result.new.schema.objects.len() > generated.tables * 5);
+    }
+
+    #[test]
+    fn the_baseline_verifies_equal_with_one_migration_a_side() {
+        let baseline = SyntheticHistory::baseline();
+        assert_eq!(
+            (baseline.history.len(), baseline.consolidated.len()),
+            (1, 1)
+        );
+        verify(&baseline, "bench_baseline");
     }
 }

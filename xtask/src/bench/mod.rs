@@ -77,13 +77,22 @@ pub struct CaseResult {
     pub server_version: String,
 }
 
-pub fn run(plan: &BenchPlan, progress: &Progress) -> anyhow::Result<Vec<CaseResult>> {
+/// Everything measured: the baseline, whose work every case pays too, and the cases.
+pub struct BenchResults {
+    pub baseline: CaseResult,
+    pub cases: Vec<CaseResult>,
+}
+
+pub fn run(plan: &BenchPlan, progress: &Progress) -> anyhow::Result<BenchResults> {
     let mut tools = Tools::find(plan.migra.as_deref())?;
     let work_dir = tempfile::Builder::new()
         .prefix("xtask-bench-")
         .tempdir()
         .context("cannot create a directory for the benchmark's files")?;
     let histories = plan.histories.as_deref().unwrap_or(work_dir.path());
+    let dir = histories.join("baseline");
+    let case = synthetic_case("baseline", &SyntheticHistory::baseline(), &dir)?;
+    let baseline = measure(&case, plan.runs, &mut tools, &dir, progress)?;
     let mut results = Vec::new();
     if let Some(root) = &plan.repository {
         let case = Case {
@@ -107,14 +116,8 @@ pub fn run(plan: &BenchPlan, progress: &Progress) -> anyhow::Result<Vec<CaseResu
     for &size in &plan.sizes {
         progress.phase(format!("generating a history of {size} migrations"));
         let dir = histories.join(format!("synthetic-{size}"));
-        SyntheticHistory::generate(size, plan.seed).write(&dir)?;
-        let case = Case {
-            name: format!("synthetic {size}"),
-            old: MigrationChain::resolve(&dir.join("history"), ChainRole::History)?,
-            new: MigrationChain::resolve(&dir.join("consolidated"), ChainRole::Consolidated)?,
-            pack: None,
-            must_be_equal: true,
-        };
+        let history = SyntheticHistory::generate(size, plan.seed);
+        let case = synthetic_case(&format!("synthetic {size}"), &history, &dir)?;
         let runs = if size >= LARGE_SIZE {
             plan.large_runs
         } else {
@@ -122,7 +125,23 @@ pub fn run(plan: &BenchPlan, progress: &Progress) -> anyhow::Result<Vec<CaseResu
         };
         results.push(measure(&case, runs, &mut tools, &dir, progress)?);
     }
-    Ok(results)
+    Ok(BenchResults {
+        baseline,
+        cases: results,
+    })
+}
+
+/// Writes the history and its consolidated set under `dir`, and reads them back as a case
+/// that must come out equal.
+fn synthetic_case(name: &str, history: &SyntheticHistory, dir: &Path) -> anyhow::Result<Case> {
+    history.write(dir)?;
+    Ok(Case {
+        name: name.to_owned(),
+        old: MigrationChain::resolve(&dir.join("history"), ChainRole::History)?,
+        new: MigrationChain::resolve(&dir.join("consolidated"), ChainRole::Consolidated)?,
+        pack: None,
+        must_be_equal: true,
+    })
 }
 
 fn measure(

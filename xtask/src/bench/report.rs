@@ -2,20 +2,22 @@
 //! printed as tables and written as JSON or CSV so that runs can be compared.
 
 use std::fmt::Write as _;
+use std::iter;
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
 use serde::Serialize;
 
-use super::{CaseResult, RunTimes};
+use super::{BenchResults, CaseResult, RunTimes};
 use crate::comparison::Timings;
 
 /// verify end to end, cluster start included, against psql applying both chains.
 const FLOOR_TARGET: f64 = 1.3;
 /// migra's time over our introspection plus comparison.
 const MIGRA_TARGET: f64 = 10.0;
-/// Largest size's cost per migration and per object over the smallest's.
+/// Largest size's cost per migration and per object above the fixed cost, over the
+/// smallest's.
 const LINEAR_TOLERANCE: f64 = 0.2;
 
 #[derive(Debug, Serialize)]
@@ -23,6 +25,8 @@ pub struct BenchReport {
     pub machine: Machine,
     pub postgres: String,
     pub seed: u64,
+    /// verify on one migration a side that creates nothing: the fixed cost of a run.
+    pub baseline: CaseSummary,
     pub cases: Vec<CaseSummary>,
     pub targets: Vec<Target>,
 }
@@ -91,14 +95,22 @@ pub struct CaseSummary {
     /// verify's work per history migration and per object, in milliseconds.
     pub ms_per_migration: f64,
     pub ms_per_object: f64,
+    /// verify's work above the baseline's (zero for the baseline itself), in seconds, and
+    /// that per history migration and per object, in milliseconds.
+    pub net_work: f64,
+    pub net_ms_per_migration: f64,
+    pub net_ms_per_object: f64,
 }
 
 impl CaseSummary {
-    pub fn of(result: &CaseResult) -> CaseSummary {
+    /// The medians of one case; `fixed` is the baseline's work, in seconds.
+    pub fn of(result: &CaseResult, fixed: f64) -> CaseSummary {
         let runs = &result.runs;
         let median_of = |f: &dyn Fn(&RunTimes) -> Duration| median(runs.iter().map(f));
-        let work = |run: &RunTimes| run.ours.total.saturating_sub(run.ours.server);
-        let ours_work = median_of(&work);
+        let ours_work = work(result);
+        let net_work = ours_work - fixed;
+        let per_migration = |seconds: f64| 1000.0 * seconds / result.old_migrations as f64;
+        let per_object = |seconds: f64| 1000.0 * seconds / result.objects.max(1) as f64;
         let floor_work = median_of(&|r| r.floor);
         let manual_work = median_of(&|r| r.manual);
         let around = |r: &RunTimes| r.cluster_start + r.cluster_stop;
@@ -129,8 +141,11 @@ impl CaseSummary {
             migra: (!migra.is_empty()).then(|| median(migra.into_iter())),
             migra_error: result.migra_error.clone(),
             ours_introspection_comparison: median_of(&|r| r.ours.introspection + r.ours.comparison),
-            ms_per_migration: 1000.0 * ours_work / result.old_migrations as f64,
-            ms_per_object: 1000.0 * ours_work / result.objects.max(1) as f64,
+            ms_per_migration: per_migration(ours_work),
+            ms_per_object: per_object(ours_work),
+            net_work,
+            net_ms_per_migration: per_migration(net_work),
+            net_ms_per_object: per_object(net_work),
         }
     }
 
@@ -151,17 +166,29 @@ impl BenchReport {
         machine: Machine,
         postgres: String,
         seed: u64,
-        results: &[CaseResult],
+        results: &BenchResults,
     ) -> BenchReport {
-        let cases: Vec<CaseSummary> = results.iter().map(CaseSummary::of).collect();
-        let targets = targets(&cases);
+        let fixed = work(&results.baseline);
+        let baseline = CaseSummary::of(&results.baseline, fixed);
+        let cases: Vec<CaseSummary> = results
+            .cases
+            .iter()
+            .map(|result| CaseSummary::of(result, fixed))
+            .collect();
+        let targets = targets(&baseline, &cases);
         BenchReport {
             machine,
             postgres,
             seed,
+            baseline,
             cases,
             targets,
         }
+    }
+
+    /// The baseline, then the cases.
+    fn rows(&self) -> impl Iterator<Item = &CaseSummary> {
+        iter::once(&self.baseline).chain(&self.cases)
     }
 
     pub fn render(&self) -> String {
@@ -195,7 +222,7 @@ impl BenchReport {
             "ours i+c",
             "migra/i+c"
         );
-        for case in &self.cases {
+        for case in self.rows() {
             let migra = case.migra.map_or("-".into(), seconds);
             let migra_ratio = case
                 .migra_ratio()
@@ -220,7 +247,8 @@ impl BenchReport {
         let _ = writeln!(
             out,
             "\non a running server (cluster start and stop left out)\n\n\
-             {:<16} {:>8} {:>8} {:>7} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
+             {:<16} {:>8} {:>8} {:>7} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} \
+             {:>10}",
             "case",
             "ours",
             "floor",
@@ -232,13 +260,27 @@ impl BenchReport {
             "pack",
             "intro",
             "ms/migr",
-            "ms/object"
+            "ms/object",
+            "net/migr",
+            "net/object"
         );
-        for case in &self.cases {
+        // The baseline's work is the fixed cost: spreading it over its one migration says
+        // nothing.
+        let per_unit_rows =
+            iter::once((&self.baseline, false)).chain(self.cases.iter().map(|case| (case, true)));
+        for (case, per_unit) in per_unit_rows {
             let phases = &case.ours_phases;
+            let ms = |value: f64, decimals: usize| {
+                if per_unit {
+                    format!("{value:.decimals$}")
+                } else {
+                    "-".to_owned()
+                }
+            };
             let _ = writeln!(
                 out,
-                "{:<16} {:>8} {:>8} {:>7.2} {:>8} {:>7.2} {:>8} {:>8} {:>8} {:>8} {:>9.3} {:>9.4}",
+                "{:<16} {:>8} {:>8} {:>7.2} {:>8} {:>7.2} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} \
+                 {:>10}",
                 case.case,
                 seconds(case.ours_work),
                 seconds(case.floor_work),
@@ -249,24 +291,36 @@ impl BenchReport {
                 seconds(phases.replay.as_secs_f64()),
                 seconds(phases.pack.as_secs_f64()),
                 seconds(phases.introspection.as_secs_f64()),
-                case.ms_per_migration,
-                case.ms_per_object
+                ms(case.ms_per_migration, 3),
+                ms(case.ms_per_object, 4),
+                ms(case.net_ms_per_migration, 3),
+                ms(case.net_ms_per_object, 4)
             );
         }
-        let errors: Vec<&str> = self
-            .cases
-            .iter()
-            .filter_map(|case| case.migra_error.as_deref())
-            .collect();
-        if let Some(error) = errors.first() {
+        if let Some(error) = self.rows().find_map(|case| case.migra_error.as_deref()) {
             let _ = writeln!(out, "\nmigra: {error}");
         }
-        let marginal = marginal_costs(&self.cases);
-        if !marginal.is_empty() {
-            let _ = writeln!(out, "\nmarginal cost of verify (cluster start left out)");
-            for line in marginal {
-                let _ = writeln!(out, "  {line}");
-            }
+        let _ = writeln!(
+            out,
+            "\ncost of verify (cluster start left out)\n  \
+             fixed cost, measured on the baseline (one migration a side that creates \
+             nothing): {}",
+            seconds(self.baseline.ours_work)
+        );
+        for growth in growth(&self.cases) {
+            let (small, large) = growth.raw;
+            let _ = writeln!(
+                out,
+                "  raw cost per {} at {} over {}, fixed cost included: {large:.4} ms vs \
+                 {small:.4} ms: {:.2}x",
+                growth.unit,
+                growth.largest.case,
+                growth.smallest.case,
+                large / small
+            );
+        }
+        for line in marginal_costs(&self.cases) {
+            let _ = writeln!(out, "  {line}");
         }
         let _ = writeln!(out, "\ntargets");
         for target in &self.targets {
@@ -291,14 +345,15 @@ impl BenchReport {
             "case,old_migrations,new_migrations,objects,runs,ours,ours_work,floor,floor_work,\
              manual,manual_work,migra,ours_introspection_comparison,cluster_start,\
              cluster_stop,replay,pack,introspection,comparison,hashing,ms_per_migration,\
-             ms_per_object,postgres,cpu,cores,load_before,load_after\n",
+             ms_per_object,net_work,net_ms_per_migration,net_ms_per_object,postgres,cpu,cores,\
+             load_before,load_after\n",
         );
-        for c in &self.cases {
+        for c in self.rows() {
             let p = &c.ours_phases;
             let _ = writeln!(
                 out,
                 "{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{:.4},{:.4},{:.4},{:.4},\
-                 {:.4},{:.4},{:.4},{:.4},{:.4},{:.5},\"{}\",\"{}\",{},{},{}",
+                 {:.4},{:.4},{:.4},{:.4},{:.4},{:.5},{:.4},{:.4},{:.5},\"{}\",\"{}\",{},{},{}",
                 c.case,
                 c.old_migrations,
                 c.new_migrations,
@@ -321,6 +376,9 @@ impl BenchReport {
                 p.hashing.as_secs_f64(),
                 c.ms_per_migration,
                 c.ms_per_object,
+                c.net_work,
+                c.net_ms_per_migration,
+                c.net_ms_per_object,
                 self.postgres,
                 self.machine.cpu,
                 self.machine.cores,
@@ -332,7 +390,7 @@ impl BenchReport {
     }
 }
 
-fn targets(cases: &[CaseSummary]) -> Vec<Target> {
+fn targets(baseline: &CaseSummary, cases: &[CaseSummary]) -> Vec<Target> {
     let mut targets = Vec::new();
     if let Some(repo) = cases.iter().find(|c| c.case == "repository") {
         let ratio = repo.ours / repo.floor;
@@ -360,38 +418,68 @@ fn targets(cases: &[CaseSummary]) -> Vec<Target> {
             });
         }
     }
-    let synthetic: Vec<&CaseSummary> = cases.iter().filter(|c| c.case != "repository").collect();
-    if let (Some(smallest), Some(largest)) = (synthetic.first(), synthetic.last()) {
-        if synthetic.len() > 1 {
-            for (unit, small, large) in [
-                (
-                    "migration",
-                    smallest.ms_per_migration,
-                    largest.ms_per_migration,
-                ),
-                ("object", smallest.ms_per_object, largest.ms_per_object),
-            ] {
-                let ratio = large / small;
-                targets.push(Target {
-                    name: format!(
-                        "linear: cost per {unit} at {} within {:.0}% of {}",
-                        largest.case,
-                        LINEAR_TOLERANCE * 100.0,
-                        smallest.case
-                    ),
-                    figure: format!("{large:.4} ms vs {small:.4} ms: {ratio:.2}x"),
-                    met: (ratio - 1.0).abs() <= LINEAR_TOLERANCE,
-                });
-            }
-        }
+    for growth in growth(cases) {
+        let (small, large) = growth.net;
+        let ratio = large / small;
+        targets.push(Target {
+            name: format!(
+                "linear: cost per {} above the fixed cost ({} a run, measured on the \
+                 baseline) at {} within {:.0}% of {}",
+                growth.unit,
+                seconds(baseline.ours_work),
+                growth.largest.case,
+                LINEAR_TOLERANCE * 100.0,
+                growth.smallest.case
+            ),
+            figure: format!("{large:.4} ms vs {small:.4} ms: {ratio:.2}x"),
+            met: (ratio - 1.0).abs() <= LINEAR_TOLERANCE,
+        });
     }
     targets
 }
 
+/// verify's cost per unit at the smallest and at the largest synthetic size.
+struct Growth<'a> {
+    unit: &'static str,
+    smallest: &'a CaseSummary,
+    largest: &'a CaseSummary,
+    /// Milliseconds per unit, smallest then largest, the fixed cost included.
+    raw: (f64, f64),
+    /// The same above the fixed cost.
+    net: (f64, f64),
+}
+
+/// Per migration and per object, when there are two synthetic sizes or more.
+fn growth(cases: &[CaseSummary]) -> Vec<Growth<'_>> {
+    let &[smallest, .., largest] = synthetic(cases).as_slice() else {
+        return Vec::new();
+    };
+    let pair = |per_unit: fn(&CaseSummary) -> f64| (per_unit(smallest), per_unit(largest));
+    vec![
+        Growth {
+            unit: "migration",
+            smallest,
+            largest,
+            raw: pair(|c| c.ms_per_migration),
+            net: pair(|c| c.net_ms_per_migration),
+        },
+        Growth {
+            unit: "object",
+            smallest,
+            largest,
+            raw: pair(|c| c.ms_per_object),
+            net: pair(|c| c.net_ms_per_object),
+        },
+    ]
+}
+
+fn synthetic(cases: &[CaseSummary]) -> Vec<&CaseSummary> {
+    cases.iter().filter(|c| c.case != "repository").collect()
+}
+
 /// What each migration beyond the previous size costs: growth a fixed cost cannot hide.
 fn marginal_costs(cases: &[CaseSummary]) -> Vec<String> {
-    let synthetic: Vec<&CaseSummary> = cases.iter().filter(|c| c.case != "repository").collect();
-    synthetic
+    synthetic(cases)
         .windows(2)
         .map(|pair| {
             let (small, large) = (pair[0], pair[1]);
@@ -406,6 +494,16 @@ fn marginal_costs(cases: &[CaseSummary]) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// verify's work after its cluster started, median over the runs, in seconds.
+fn work(result: &CaseResult) -> f64 {
+    median(
+        result
+            .runs
+            .iter()
+            .map(|run| run.ours.total.saturating_sub(run.ours.server)),
+    )
 }
 
 /// The middle value (the mean of the two middle ones for an even count), in seconds.
@@ -445,5 +543,136 @@ mod tests {
         assert_eq!(median(ms(&[30, 10, 20]).into_iter()), 0.02);
         assert!((median(ms(&[40, 10, 20, 30]).into_iter()) - 0.025).abs() < 1e-12);
         assert!(median(std::iter::empty()).is_nan());
+    }
+
+    /// A case whose every run spends `work_ms` after a 200 ms cluster start.
+    fn case(name: &str, migrations: usize, objects: usize, work_ms: &[u64]) -> CaseResult {
+        let run = |&work_ms: &u64| {
+            let server = Duration::from_millis(200);
+            let total = server + Duration::from_millis(work_ms);
+            RunTimes {
+                ours_wall: total + Duration::from_millis(100),
+                ours: Timings {
+                    server,
+                    total,
+                    ..Timings::default()
+                },
+                cluster_start: server,
+                cluster_stop: Duration::from_millis(100),
+                floor: Duration::from_millis(2 * work_ms),
+                manual: Duration::from_millis(10 * work_ms),
+                migra: None,
+            }
+        };
+        CaseResult {
+            name: name.into(),
+            old_migrations: migrations,
+            new_migrations: 4,
+            objects,
+            runs: work_ms.iter().map(run).collect(),
+            migra_error: None,
+            server_version: "15.0".into(),
+        }
+    }
+
+    /// A fixed 100 ms, then `per_migration_ms` for each migration of each size, with
+    /// seven objects per migration.
+    fn report(sizes: &[usize], per_migration_ms: &[f64]) -> BenchReport {
+        let cases = sizes
+            .iter()
+            .zip(per_migration_ms)
+            .map(|(&size, &ms)| {
+                let work = 100 + (size as f64 * ms).round() as u64;
+                case(&format!("synthetic {size}"), size, 7 * size, &[work])
+            })
+            .collect();
+        let results = BenchResults {
+            baseline: case("baseline", 1, 0, &[90, 100, 130]),
+            cases,
+        };
+        let machine = Machine {
+            cpu: "test".into(),
+            cores: 2,
+            load_before: "0.00".into(),
+            load_after: "0.00".into(),
+        };
+        BenchReport::new(machine, "15.0".into(), 1, &results)
+    }
+
+    fn linear_targets(report: &BenchReport) -> Vec<&Target> {
+        report
+            .targets
+            .iter()
+            .filter(|target| target.name.starts_with("linear"))
+            .collect()
+    }
+
+    #[test]
+    fn net_cost_is_the_work_above_the_baseline_median() {
+        let report = report(&[50], &[2.0]);
+        assert!((report.baseline.ours_work - 0.1).abs() < 1e-9);
+        assert_eq!(report.baseline.net_work, 0.0);
+        let case = &report.cases[0];
+        assert!((case.ours_work - 0.2).abs() < 1e-9);
+        assert!((case.ms_per_migration - 4.0).abs() < 1e-9);
+        assert!((case.ms_per_object - 200.0 / 350.0).abs() < 1e-9);
+        assert!((case.net_work - 0.1).abs() < 1e-9);
+        assert!((case.net_ms_per_migration - 2.0).abs() < 1e-9);
+        assert!((case.net_ms_per_object - 100.0 / 350.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn linearity_is_judged_above_the_fixed_cost_and_the_raw_ratio_still_shown() {
+        // Raw, the largest costs 0.56x the smallest per migration; above the fixed cost, 1.1x.
+        let report = report(&[50, 250, 2500], &[2.0, 2.1, 2.2]);
+        let linear = linear_targets(&report);
+        assert_eq!(linear.len(), 2);
+        for target in &linear {
+            assert!(target.met, "{target:?}");
+            assert!(target.name.contains("above the fixed cost (0.10s a run"));
+            assert!(target
+                .name
+                .contains("at synthetic 2500 within 20% of synthetic 50"));
+            assert!(target.figure.ends_with(": 1.10x"), "{}", target.figure);
+        }
+        assert_eq!(linear[0].figure, "2.2000 ms vs 2.0000 ms: 1.10x");
+        let rendered = report.render();
+        assert!(rendered.contains("fixed cost, measured on the baseline"));
+        assert!(rendered.contains(
+            "raw cost per migration at synthetic 2500 over synthetic 50, fixed cost included: \
+             2.2400 ms vs 4.0000 ms: 0.56x"
+        ));
+        assert!(rendered.contains("synthetic 50 -> synthetic 250: 2.125 ms per added migration"));
+    }
+
+    #[test]
+    fn linearity_is_missed_beyond_the_tolerance_either_way() {
+        for per_migration_ms in [[2.0, 2.5], [2.0, 1.5]] {
+            let report = report(&[50, 2500], &per_migration_ms);
+            let linear = linear_targets(&report);
+            assert_eq!(linear.len(), 2);
+            assert!(linear.iter().all(|target| !target.met), "{linear:?}");
+        }
+    }
+
+    #[test]
+    fn one_size_has_no_linearity_target() {
+        assert!(linear_targets(&report(&[50], &[2.0])).is_empty());
+    }
+
+    #[test]
+    fn csv_has_the_baseline_row_and_the_net_columns() {
+        let csv = report(&[50, 250], &[2.0, 2.0]).csv();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 4);
+        let header: Vec<&str> = lines[0].split(',').collect();
+        let column = |name: &str| header.iter().position(|&c| c == name).unwrap();
+        let row = |line: &str, name: &str| line.split(',').nth(column(name)).unwrap().to_owned();
+        assert_eq!(row(lines[1], "case"), "baseline");
+        assert_eq!(row(lines[1], "ours_work"), "0.1000");
+        assert_eq!(row(lines[1], "net_work"), "0.0000");
+        assert_eq!(row(lines[2], "case"), "synthetic 50");
+        assert_eq!(row(lines[2], "net_ms_per_migration"), "2.0000");
+        assert_eq!(row(lines[3], "net_ms_per_object"), "0.28571");
     }
 }

@@ -70,10 +70,7 @@ impl Bench {
         let progress = Progress::new(false);
         let results = bench::run(&plan, &progress)?;
         drop(progress);
-        let postgres = results
-            .first()
-            .map(|result| result.server_version.clone())
-            .unwrap_or_default();
+        let postgres = results.baseline.server_version.clone();
         let report = BenchReport::new(
             Machine::describe(load_before),
             postgres,
