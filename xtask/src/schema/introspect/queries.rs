@@ -33,7 +33,8 @@ macro_rules! qualified {
     };
 }
 
-/// The namespace (a `pg_namespace` alias) is not a system one.
+/// The namespace (a `pg_namespace` alias) is not a system one. `LIKE` rather than a regular
+/// expression: in some plans the test runs once per row, not once per namespace.
 macro_rules! user_namespace {
     ($n:literal) => {
         concat!(
@@ -41,7 +42,9 @@ macro_rules! user_namespace {
             $n,
             ".nspname NOT IN ('pg_catalog', 'information_schema') AND ",
             $n,
-            ".nspname !~ '^pg_(toast|temp)')"
+            ".nspname NOT LIKE 'pg\\_toast%' AND ",
+            $n,
+            ".nspname NOT LIKE 'pg\\_temp%')"
         )
     };
 }
@@ -92,14 +95,20 @@ macro_rules! acl {
 }
 
 /// Storage parameters (`reloptions`, `attoptions`) sorted, as `key=value, ...`. The
-/// `pg_attver` entry that the server on the development machines stamps into every
-/// column's options is a creation counter, not schema, and is left out.
+/// `pg_attver` entry that some builds of the server (Debian's 15.20 among them) stamp into
+/// every column's options is a creation counter, not schema, and is left out; when it is
+/// the only entry, as it is for nearly every column, the sorting subquery is not run.
 macro_rules! options {
     ($options:literal) => {
         concat!(
             "(CASE WHEN ",
             $options,
-            " IS NOT NULL THEN (SELECT string_agg(o, ', ' ORDER BY o) FROM unnest(",
+            " IS NULL OR (cardinality(",
+            $options,
+            ") = 1 AND (",
+            $options,
+            ")[1] LIKE 'pg\\_attver=%') THEN NULL",
+            " ELSE (SELECT string_agg(o, ', ' ORDER BY o) FROM unnest(",
             $options,
             ") o",
             " WHERE o NOT LIKE 'pg\\_attver=%') END)"
@@ -107,23 +116,25 @@ macro_rules! options {
     };
 }
 
-/// The comment on an object (`$oid` in the catalog `$catalog`, sub-object `$subid`: a
-/// column's `attnum`, or 0), as `obj_description`/`col_description` give it. Those are SQL
-/// functions that are not inlined, and calling one per row cost more than the index lookup
-/// it wraps.
-macro_rules! comment {
+/// Joins the comment on an object (`$oid` in the catalog `$catalog`, sub-object `$subid`: a
+/// column's `attnum`, or 0) as `ds.description`, which `obj_description`/`col_description`
+/// would give. Those are SQL functions that are not inlined, and calling one per row cost
+/// more than the index lookup it wraps; a correlated subquery per row still cost an index
+/// scan each, where the join reads `pg_description` once (it is unique on
+/// `(objoid, classoid, objsubid)`, so no row is repeated).
+macro_rules! comment_join {
     ($oid:literal, $catalog:literal) => {
-        comment!($oid, $catalog, "0")
+        comment_join!($oid, $catalog, "0")
     };
     ($oid:literal, $catalog:literal, $subid:literal) => {
         concat!(
-            "(SELECT ds.description FROM pg_description ds WHERE ds.objoid = ",
+            "
+LEFT JOIN pg_description ds ON ds.objoid = ",
             $oid,
             " AND ds.classoid = '",
             $catalog,
             "'::regclass AND ds.objsubid = ",
-            $subid,
-            ")"
+            $subid
         )
     };
 }
@@ -155,24 +166,23 @@ pub(super) const EXTENSIONS: &str = concat!(
 SELECT x.extname::text AS name,
        x.extversion AS version,
        n.nspname::text AS schema,
-       ",
-    comment!("x.oid", "pg_extension"),
-    " AS comment
+       ds.description AS comment
 FROM pg_extension x
-JOIN pg_namespace n ON n.oid = x.extnamespace"
+JOIN pg_namespace n ON n.oid = x.extnamespace",
+    comment_join!("x.oid", "pg_extension")
 );
 
 /// `public` is included like any other schema: its comment and privileges are schema too.
 pub(super) const SCHEMAS: &str = concat!(
     "
 SELECT n.nspname::text AS name,
-       ",
-    comment!("n.oid", "pg_namespace"),
-    " AS comment,
+       ds.description AS comment,
        ",
     acl!("n.nspacl", "'n'", "n.nspowner"),
     " AS acl
-FROM pg_namespace n
+FROM pg_namespace n",
+    comment_join!("n.oid", "pg_namespace"),
+    "
 WHERE ",
     user_namespace!("n"),
     " AND ",
@@ -217,21 +227,25 @@ SELECT ",
        ",
     options!("c.reloptions"),
     " AS options,
-       ",
-    comment!("c.oid", "pg_class"),
-    " AS comment,
+       ds.description AS comment,
        ",
     acl!("c.relacl", "'r'", "c.relowner"),
     " AS acl
 FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_namespace n ON n.oid = c.relnamespace",
+    comment_join!("c.oid", "pg_class"),
+    "
 WHERE c.relkind IN ('r', 'p', 'f') AND ",
     user_relation!("c", "n")
 );
 
 /// Live columns of tables, views and materialized views (view columns carry comments,
-/// defaults and privileges of their own). Ordered by table and `attnum` so that the caller
-/// can record each table's column order without the raw `attnum` becoming a property.
+/// defaults and privileges of their own). Ordered by table OID and `attnum`, which keeps
+/// each table's columns together and in order, so that the caller can record each table's
+/// column order without the raw `attnum` becoming a property (sorting by the tables' names
+/// instead was a text sort of every column). Columns are looked up table by table through
+/// `pg_attribute`'s index (`OFFSET 0` keeps the lateral subquery from being flattened into
+/// a join): a hash join read all of `pg_attribute`, system catalogs and indexes included.
 /// Collation, storage and compression are shown only where they differ from the type's.
 pub(super) const COLUMNS: &str = concat!(
     "
@@ -255,21 +269,23 @@ SELECT ",
        ",
     options!("a.attoptions"),
     " AS options,
-       ",
-    comment!("c.oid", "pg_class", "a.attnum"),
-    " AS comment,
+       ds.description AS comment,
        ",
     acl!("a.attacl", "'c'", "c.relowner"),
     " AS acl
-FROM pg_attribute a
-JOIN pg_class c ON c.oid = a.attrelid
+FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL (SELECT * FROM pg_attribute a
+                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                    OFFSET 0) a
 JOIN pg_type t ON t.oid = a.atttypid
-LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped AND ",
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum",
+    comment_join!("c.oid", "pg_class", "a.attnum"),
+    "
+WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ",
     user_relation!("c", "n"),
     "
-ORDER BY 2, a.attnum"
+ORDER BY a.attrelid, a.attnum"
 );
 
 /// Table constraints of every kind, and domain constraints (named `domain.constraint`,
@@ -291,14 +307,14 @@ SELECT CASE WHEN k.conrelid <> 0 THEN ",
        k.condeferrable::text AS deferrable,
        k.condeferred::text AS deferred,
        k.convalidated::text AS validated,
-       ",
-    comment!("k.oid", "pg_constraint"),
-    " AS comment
+       ds.description AS comment
 FROM pg_constraint k
 LEFT JOIN pg_class c ON c.oid = k.conrelid
 LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_type t ON t.oid = k.contypid
-LEFT JOIN pg_namespace tn ON tn.oid = t.typnamespace
+LEFT JOIN pg_namespace tn ON tn.oid = t.typnamespace",
+    comment_join!("k.oid", "pg_constraint"),
+    "
 WHERE (c.oid IS NOT NULL AND ",
     user_relation!("c", "n"),
     ")
@@ -323,13 +339,13 @@ SELECT ",
     " AS \"table\",
        pg_get_indexdef(i.oid) AS definition,
        x.indisvalid::text AS valid,
-       ",
-    comment!("i.oid", "pg_class"),
-    " AS comment
+       ds.description AS comment
 FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
 JOIN pg_class c ON c.oid = x.indrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_namespace n ON n.oid = c.relnamespace",
+    comment_join!("i.oid", "pg_class"),
+    "
 WHERE ",
     user_relation!("c", "n"),
     "
@@ -340,13 +356,16 @@ WHERE ",
 
 /// Every parameter but the position. `owned_by` comes from the automatic dependency of a
 /// serial or `OWNED BY` sequence ('a') or the internal one of an identity sequence ('i');
-/// such a sequence is grouped with its table.
+/// such a sequence is grouped with its table. The owner is looked up sequence by sequence
+/// (`OFFSET 0` keeps the lateral subquery apart): joined directly, the server resolved the
+/// owner of every automatic dependency on a column in the database, indexes and
+/// constraints included, before keeping the sequences'.
 pub(super) const SEQUENCES: &str = concat!(
     "
 SELECT ",
     qualified!("n.nspname", "c.relname"),
     " AS name, ",
-    qualified!("own_n.nspname", "own_c.relname"),
+    qualified!("own.nspname", "own.relname"),
     " AS \"table\",
        format_type(s.seqtypid, NULL) AS type,
        s.seqstart::text AS start,
@@ -356,23 +375,26 @@ SELECT ",
        s.seqcache::text AS cache,
        s.seqcycle::text AS cycle,
        ",
-    qualified!("own_n.nspname", "own_c.relname"),
-    " || '.' || own_a.attname AS owned_by,
-       ",
-    comment!("c.oid", "pg_class"),
-    " AS comment,
+    qualified!("own.nspname", "own.relname"),
+    " || '.' || own.attname AS owned_by,
+       ds.description AS comment,
        ",
     acl!("c.relacl", "'s'", "c.relowner"),
     " AS acl
 FROM pg_sequence s
 JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                     AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
-                     AND d.deptype IN ('a', 'i')
-LEFT JOIN pg_class own_c ON own_c.oid = d.refobjid
-LEFT JOIN pg_namespace own_n ON own_n.oid = own_c.relnamespace
-LEFT JOIN pg_attribute own_a ON own_a.attrelid = d.refobjid AND own_a.attnum = d.refobjsubid
+LEFT JOIN LATERAL (
+    SELECT own_n.nspname, own_c.relname, own_a.attname
+    FROM pg_depend d
+    JOIN pg_class own_c ON own_c.oid = d.refobjid
+    JOIN pg_namespace own_n ON own_n.oid = own_c.relnamespace
+    JOIN pg_attribute own_a ON own_a.attrelid = d.refobjid AND own_a.attnum = d.refobjsubid
+    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+      AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
+    OFFSET 0) own ON true",
+    comment_join!("c.oid", "pg_class"),
+    "
 WHERE ",
     user_relation!("c", "n")
 );
@@ -385,14 +407,14 @@ SELECT ",
     " AS name,
        (SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e
         WHERE e.enumtypid = t.oid)::text AS labels,
-       ",
-    comment!("t.oid", "pg_type"),
-    " AS comment,
+       ds.description AS comment,
        ",
     acl!("t.typacl", "'T'", "t.typowner"),
     " AS acl
 FROM pg_type t
-JOIN pg_namespace n ON n.oid = t.typnamespace
+JOIN pg_namespace n ON n.oid = t.typnamespace",
+    comment_join!("t.oid", "pg_type"),
+    "
 WHERE t.typtype = 'e' AND ",
     user_namespace!("n"),
     " AND ",
@@ -410,15 +432,15 @@ SELECT ",
        (NOT t.typnotnull)::text AS nullable,
        CASE WHEN t.typcollation <> b.typcollation
             THEN t.typcollation::regcollation::text END AS collation,
-       ",
-    comment!("t.oid", "pg_type"),
-    " AS comment,
+       ds.description AS comment,
        ",
     acl!("t.typacl", "'T'", "t.typowner"),
     " AS acl
 FROM pg_type t
 JOIN pg_type b ON b.oid = t.typbasetype
-JOIN pg_namespace n ON n.oid = t.typnamespace
+JOIN pg_namespace n ON n.oid = t.typnamespace",
+    comment_join!("t.oid", "pg_type"),
+    "
 WHERE t.typtype = 'd' AND ",
     user_namespace!("n"),
     " AND ",
@@ -439,15 +461,15 @@ SELECT ",
                           ', ' ORDER BY a.attnum)
         FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid
         WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) AS attributes,
-       ",
-    comment!("t.oid", "pg_type"),
-    " AS comment,
+       ds.description AS comment,
        ",
     acl!("t.typacl", "'T'", "t.typowner"),
     " AS acl
 FROM pg_type t
 JOIN pg_class c ON c.oid = t.typrelid AND c.relkind = 'c'
-JOIN pg_namespace n ON n.oid = t.typnamespace
+JOIN pg_namespace n ON n.oid = t.typnamespace",
+    comment_join!("t.oid", "pg_type"),
+    "
 WHERE t.typtype = 'c' AND ",
     user_namespace!("n"),
     " AND ",
@@ -477,15 +499,15 @@ SELECT ",
             CASE WHEN g.aggsortop <> 0 THEN 'SORTOP = ' || g.aggsortop::regoperator::text END,
             CASE g.aggkind WHEN 'o' THEN 'ORDERED SET' WHEN 'h' THEN 'HYPOTHETICAL' END)
        END AS definition,
-       ",
-    comment!("p.oid", "pg_proc"),
-    " AS comment,
+       ds.description AS comment,
        ",
     acl!("p.proacl", "'f'", "p.proowner"),
     " AS acl
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
-LEFT JOIN pg_aggregate g ON g.aggfnoid = p.oid
+LEFT JOIN pg_aggregate g ON g.aggfnoid = p.oid",
+    comment_join!("p.oid", "pg_proc"),
+    "
 WHERE ",
     user_namespace!("n"),
     " AND ",
@@ -504,12 +526,12 @@ SELECT ",
        pg_get_triggerdef(tg.oid) AS definition,
        CASE tg.tgenabled WHEN 'O' THEN 'enabled' WHEN 'D' THEN 'disabled'
                          WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END AS enabled,
-       ",
-    comment!("tg.oid", "pg_trigger"),
-    " AS comment
+       ds.description AS comment
 FROM pg_trigger tg
 JOIN pg_class c ON c.oid = tg.tgrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_namespace n ON n.oid = c.relnamespace",
+    comment_join!("tg.oid", "pg_trigger"),
+    "
 WHERE NOT tg.tgisinternal AND ",
     user_relation!("c", "n")
 );
@@ -530,14 +552,14 @@ SELECT ",
        ",
             options!("c.reloptions"),
             " AS options,
-       ",
-            comment!("c.oid", "pg_class"),
-            " AS comment,
+       ds.description AS comment,
        ",
             acl!("c.relacl", "'r'", "c.relowner"),
             " AS acl
 FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_namespace n ON n.oid = c.relnamespace",
+            comment_join!("c.oid", "pg_class"),
+            "
 WHERE c.relkind = '",
             $relkind,
             "' AND ",
@@ -566,12 +588,12 @@ SELECT ",
               FROM unnest(p.polroles) oid) r) AS roles,
        pg_get_expr(p.polqual, p.polrelid) AS \"using\",
        pg_get_expr(p.polwithcheck, p.polrelid) AS with_check,
-       ",
-    comment!("p.oid", "pg_policy"),
-    " AS comment
+       ds.description AS comment
 FROM pg_policy p
 JOIN pg_class c ON c.oid = p.polrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_namespace n ON n.oid = c.relnamespace",
+    comment_join!("p.oid", "pg_policy"),
+    "
 WHERE ",
     user_relation!("c", "n")
 );
