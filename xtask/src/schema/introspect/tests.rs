@@ -751,3 +751,90 @@ fn twenty_tables_take_a_handful_of_queries() {
     );
     assert_eq!(schema.column_order.len(), 20);
 }
+
+/// Indexes over every column option `pg_get_indexdef` prints, and indexes that only it
+/// prints: several columns, an operator class that is a default through binary coercion
+/// or for a domain, expressions, a predicate, storage parameters, uniqueness.
+const INDEX_VARIETY: &str = r#"
+CREATE SCHEMA other;
+CREATE TYPE mood AS ENUM ('sad', 'glad');
+CREATE DOMAIN short_text AS text;
+CREATE TABLE t (a int, b text, c varchar(10), d text COLLATE "C", e int[], f mood,
+                g short_text, "Mixed Case" int, h jsonb, r int4range);
+CREATE TABLE other.u (a int);
+CREATE OPERATOR CLASS other.int4_copy_ops FOR TYPE int4 USING btree AS
+    OPERATOR 1 <, OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >,
+    FUNCTION 1 btint4cmp(int4, int4);
+CREATE INDEX t_a ON t (a);
+CREATE INDEX t_a_desc ON t (a DESC);
+CREATE INDEX t_a_desc_nulls_last ON t (a DESC NULLS LAST);
+CREATE INDEX t_a_nulls_first ON t (a NULLS FIRST);
+CREATE INDEX t_b_collate ON t (b COLLATE "C");
+CREATE INDEX t_d_collate ON t (d COLLATE "default");
+CREATE INDEX t_b_pattern ON t (b text_pattern_ops);
+CREATE INDEX t_mixed ON t ("Mixed Case");
+CREATE INDEX "T Quoted" ON t (a);
+CREATE INDEX t_h ON t USING gin (h);
+CREATE INDEX t_h_path ON t USING gin (h jsonb_path_ops);
+CREATE INDEX t_a_hash ON t USING hash (a);
+CREATE INDEX t_a_brin ON t USING brin (a);
+CREATE INDEX t_a_other_ops ON t (a other.int4_copy_ops);
+CREATE INDEX u_a ON other.u (a);
+CREATE INDEX t_ab ON t (a, b DESC);
+CREATE INDEX t_a_include ON t (a) INCLUDE (b);
+CREATE INDEX t_c_varchar ON t (c);
+CREATE INDEX t_e_array ON t USING gin (e);
+CREATE INDEX t_f_enum ON t (f);
+CREATE INDEX t_g_domain ON t (g);
+CREATE INDEX t_r_range ON t USING gist (r);
+CREATE UNIQUE INDEX t_a_unique ON t (a);
+CREATE INDEX t_a_partial ON t (a) WHERE a > 0;
+CREATE INDEX t_b_lower ON t (lower(b));
+CREATE INDEX t_a_fillfactor ON t (a) WITH (fillfactor = 70);
+"#;
+
+#[test]
+fn spelled_index_definitions_are_what_pg_get_indexdef_prints() {
+    let mut db = TestDatabase::create();
+    db.client()
+        .batch_execute(INDEX_VARIETY)
+        .expect("creating the indexes");
+    let mut tx = db.client().transaction().expect("a transaction");
+    tx.batch_execute(super::queries::SETTINGS)
+        .expect("the introspection settings");
+    let mut spelled = Vec::new();
+    for row in tx
+        .query(super::queries::SPELLED_AND_PRINTED_INDEXES, &[])
+        .expect("spelling and printing every index")
+    {
+        let (name, namespace, ours, printed): (String, String, Option<String>, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        if let Some(ours) = ours {
+            assert_eq!(ours, printed, "index {namespace}.{name}");
+            if namespace != "pg_catalog" {
+                spelled.push(name);
+            }
+        }
+    }
+    spelled.sort();
+    assert_eq!(
+        spelled,
+        [
+            "T Quoted",
+            "t_a",
+            "t_a_brin",
+            "t_a_desc",
+            "t_a_desc_nulls_last",
+            "t_a_hash",
+            "t_a_nulls_first",
+            "t_a_other_ops",
+            "t_b_collate",
+            "t_b_pattern",
+            "t_d_collate",
+            "t_h",
+            "t_h_path",
+            "t_mixed",
+            "u_a",
+        ]
+    );
+}
