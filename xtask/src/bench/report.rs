@@ -455,21 +455,20 @@ fn growth(cases: &[CaseSummary]) -> Vec<Growth<'_>> {
         return Vec::new();
     };
     let pair = |per_unit: fn(&CaseSummary) -> f64| (per_unit(smallest), per_unit(largest));
+    let growth = |unit, raw, net| Growth {
+        unit,
+        smallest,
+        largest,
+        raw: pair(raw),
+        net: pair(net),
+    };
     vec![
-        Growth {
-            unit: "migration",
-            smallest,
-            largest,
-            raw: pair(|c| c.ms_per_migration),
-            net: pair(|c| c.net_ms_per_migration),
-        },
-        Growth {
-            unit: "object",
-            smallest,
-            largest,
-            raw: pair(|c| c.ms_per_object),
-            net: pair(|c| c.net_ms_per_object),
-        },
+        growth(
+            "migration",
+            |c| c.ms_per_migration,
+            |c| c.net_ms_per_migration,
+        ),
+        growth("object", |c| c.ms_per_object, |c| c.net_ms_per_object),
     ]
 }
 
