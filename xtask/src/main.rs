@@ -70,6 +70,7 @@ fn main() -> ExitCode {
         Command::Rollback(rollback) => rollback.run(&root),
         Command::Status(status) => status.run(&root),
     };
+    pg::yield_to_interruption();
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {

@@ -607,3 +607,60 @@ fn any_change_to_the_consolidated_set_is_reported_by_name() {
         assert_eq!(named(&report), [expected]);
     }
 }
+
+/// Ended by SIGTERM in the middle of a replay, verify removes its throwaway cluster, exits
+/// with 130 and says it was interrupted, not that the replay failed (the stopping server
+/// closes the replay's connection, which the main thread would otherwise report).
+#[test]
+fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::{Duration, Instant};
+
+    let pair = Pair::new("SELECT 1;", "SELECT pg_sleep(30);", "SELECT 1;");
+    let scratch = tempfile::tempdir().unwrap();
+    // The cluster may run as the `postgres` account, which must reach it.
+    std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("xtask"))
+        .args(["verify", "--quiet", "--root"])
+        .arg(pair.dir.path())
+        .arg("--old")
+        .arg(pair.path("old"))
+        .arg("--new")
+        .arg(pair.path("new"))
+        .env("XTASK_SCRATCH_DIR", scratch.path())
+        .env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the replay: a server process runs a statement on this run's old database
+    // (named after the run's process id), which is the history's sleep.
+    let started = Instant::now();
+    let busy_on_old = format!("xtask_old_{}_.* SELECT", child.id());
+    let sleeping = || {
+        std::process::Command::new("pgrep")
+            .args(["-f", &busy_on_old])
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    while !sleeping() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the replay never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -3,6 +3,7 @@
 //! the signal handler before we exit.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once, PoisonError, RwLock};
 
 /// Exit code of a process ended by SIGINT, as shells report it.
@@ -25,6 +26,9 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
 static RUNNING: RwLock<()> = RwLock::new(());
 
 static INSTALL_HANDLER: Once = Once::new();
+
+/// Set once the Ctrl-C handler has started cleaning up; it ends the process itself.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Runs its cleanup once: when dropped, or from the Ctrl-C handler, whichever comes first.
 pub(crate) struct CleanupGuard {
@@ -70,6 +74,7 @@ fn install_interrupt_handler() {
 }
 
 fn run_all_and_exit() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
     let pending = std::mem::take(
         &mut REGISTRY
             .lock()
@@ -85,6 +90,17 @@ fn run_all_and_exit() {
     }
     drop(RUNNING.write().unwrap_or_else(PoisonError::into_inner));
     std::process::exit(INTERRUPTED_EXIT_CODE);
+}
+
+/// Once an interruption is being handled, parks the calling thread for good: the handler
+/// ends the process when its cleanup is done. The main thread calls it before it reports
+/// its outcome, so that it neither exits while a cluster is still being removed (leaving
+/// the rest behind) nor reports the errors the interruption itself caused (a connection
+/// the stopping server closed).
+pub fn yield_to_interruption() {
+    while INTERRUPTED.load(Ordering::SeqCst) {
+        std::thread::park();
+    }
 }
 
 #[cfg(test)]

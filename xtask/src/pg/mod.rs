@@ -19,6 +19,7 @@ use anyhow::Context;
 use postgres::NoTls;
 
 use crate::migrations::MigrationError;
+pub use cleanup::yield_to_interruption;
 use cleanup::CleanupGuard;
 use cluster::ThrowawayCluster;
 pub use redact::redact_database_url;
