@@ -94,7 +94,9 @@ fn object_from_row(kind: ObjectKind, row: &Row) -> anyhow::Result<SchemaObject> 
 
 /// Fills [`Schema::column_order`] for tables (not views, whose column order is part of
 /// their definition) from `(table, column)` pairs in the order the column query returned
-/// them, which is by table and position.
+/// them, which is by table OID and position. Only the order within each table matters:
+/// the pairs are filed by table name, so neither the order of the tables nor their being
+/// grouped together is relied on.
 fn record_column_order(schema: &mut Schema, columns: Vec<(String, String)>) {
     for (table, column) in columns {
         let table_id = ObjectId {
