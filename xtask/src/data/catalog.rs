@@ -69,9 +69,10 @@ const CLOCK_EXPRESSION: &str = r"\m(now|clock_timestamp|statement_timestamp|tran
 /// sequence does.
 const RANDOM_EXPRESSION: &str = r"\m(gen_random_uuid|uuid_generate_v1|uuid_generate_v1mc|uuid_generate_v4|gen_random_bytes|random)\s*\(";
 
-/// Every live column of every user table, by table OID and in physical order, with its
-/// number (keys name their columns by number) and why it is left out of
-/// the comparison (NULL: compared). `$1` is [`RANDOM_EXPRESSION`], `$2`
+/// Every live column of every user table, by table OID, with its number (keys name their
+/// columns by number, and the caller puts each table's columns in that order: sorting here
+/// copied every row's text once more) and why it is left out of the comparison (NULL:
+/// compared). `$1` is [`RANDOM_EXPRESSION`], `$2`
 /// [`CLOCK_EXPRESSION`]. A column counts as set from the clock by a trigger when an enabled
 /// row-level BEFORE trigger's function assigns `NEW.<column>` from the clock, the way
 /// `update_updated_column()` keeps `updated` current. The assignments are found once per
@@ -118,9 +119,7 @@ LEFT JOIN (SELECT adrelid, adnum, pg_get_expr(adbin, adrelid) AS expr FROM pg_at
        ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 LEFT JOIN clock_assigned ca ON ca.relid = c.oid AND ca.column_name = lower(a.attname)
 WHERE ",
-    user_table!("n", "c"),
-    "
-ORDER BY a.attrelid, a.attnum"
+    user_table!("n", "c")
 );
 
 /// Every user table, by OID, and whether it has no storage pages, and so no rows. Asking
@@ -232,6 +231,7 @@ pub(super) fn read_tables(
         };
         let table = CatalogTable {
             shape,
+            columns: Vec::new(),
             column_names: HashMap::new(),
         };
         tables.insert(row.try_get("oid")?, table);
@@ -249,10 +249,9 @@ pub(super) fn read_tables(
             left_out: left_out.as_deref().map(LeftOut::from_query).transpose()?,
         };
         if let Some(table) = tables.get_mut(&row.try_get("table_oid")?) {
-            table
-                .column_names
-                .insert(row.try_get("attnum")?, column.name.clone());
-            table.shape.columns.push(column);
+            let number: i16 = row.try_get("attnum")?;
+            table.column_names.insert(number, column.name.clone());
+            table.columns.push((number, column));
         }
     }
 
@@ -319,6 +318,8 @@ pub(super) fn read_tables(
     Ok(tables
         .into_values()
         .map(|mut table| {
+            table.columns.sort_by_key(|(number, _)| *number);
+            table.shape.columns = table.columns.into_iter().map(|(_, c)| c).collect();
             table.shape.unique_keys.sort_by(|a, b| a.name.cmp(&b.name));
             table.shape.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
             (table.shape.name.clone(), table.shape)
@@ -326,9 +327,11 @@ pub(super) fn read_tables(
         .collect())
 }
 
-/// A table while its shape is read: its columns' names by number, for the keys.
+/// A table while its shape is read: its columns by number, in the order the server sent
+/// them, and their names by number, for the keys.
 struct CatalogTable {
     shape: TableShape,
+    columns: Vec<(i16, ColumnShape)>,
     column_names: HashMap<i16, String>,
 }
 

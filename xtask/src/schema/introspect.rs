@@ -50,6 +50,7 @@ pub fn introspect(client: &mut postgres::Client) -> anyhow::Result<Schema> {
             .get(0),
         ..Schema::default()
     };
+    let mut objects = Vec::new();
     let mut columns = Vec::new();
     for (kind, sql) in QUERIES {
         let rows = tx
@@ -60,24 +61,36 @@ pub fn introspect(client: &mut postgres::Client) -> anyhow::Result<Schema> {
                 object_from_row(kind, row).with_context(|| format!("reading a {kind} row"))?;
             if let (ObjectKind::Column, Some(table)) = (kind, &object.table) {
                 let column = object.id.name[table.len() + 1..].to_owned();
-                columns.push((table.clone(), column));
+                let position: i16 = row
+                    .try_get(POSITION)
+                    .context("reading the position of a column")?;
+                columns.push((table.clone(), position, column));
             }
-            if let Some(earlier) = schema.objects.get(&object.id) {
-                anyhow::bail!("two objects are named {}: {earlier:?}", earlier.id);
-            }
-            schema.insert(object);
+            objects.push(object);
         }
     }
     tx.commit()?;
+    // Sorted first, the map is built in one pass rather than by a search per object.
+    objects.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    if let Some(pair) = objects.windows(2).find(|pair| pair[0].id == pair[1].id) {
+        anyhow::bail!("two objects are named {}: {:?}", pair[0].id, pair[0]);
+    }
+    schema.objects = objects.into_iter().map(|o| (o.id.clone(), o)).collect();
     record_column_order(&mut schema, columns);
     Ok(schema)
 }
 
+/// The column query's column that orders a table's columns (see [`queries::COLUMNS`]).
+const POSITION: &str = "position";
+
 /// Maps one row of a kind's query to an object: `name` and `table` name it, every other
-/// column is a property of the same name, and NULL ones are left out.
+/// column but [`POSITION`] is a property of the same name, and NULL ones are left out.
 fn object_from_row(kind: ObjectKind, row: &Row) -> anyhow::Result<SchemaObject> {
     let mut object = SchemaObject::new(kind, String::new(), None);
     for (i, column) in row.columns().iter().enumerate() {
+        if column.name() == POSITION {
+            continue;
+        }
         let value: Option<String> = row
             .try_get(i)
             .with_context(|| format!("column {} must be text", column.name()))?;
@@ -93,18 +106,21 @@ fn object_from_row(kind: ObjectKind, row: &Row) -> anyhow::Result<SchemaObject> 
 }
 
 /// Fills [`Schema::column_order`] for tables (not views, whose column order is part of
-/// their definition) from `(table, column)` pairs in the order the column query returned
-/// them, which is by table OID and position. Only the order within each table matters:
-/// the pairs are filed by table name, so neither the order of the tables nor their being
-/// grouped together is relied on.
-fn record_column_order(schema: &mut Schema, columns: Vec<(String, String)>) {
-    for (table, column) in columns {
+/// their definition) from `(table, position, column)` triples in any order.
+fn record_column_order(schema: &mut Schema, mut columns: Vec<(String, i16, String)>) {
+    columns.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    let mut columns = columns.into_iter().peekable();
+    while let Some((table, _, first)) = columns.next() {
+        let mut names = vec![first];
+        while let Some((_, _, name)) = columns.next_if(|(next, _, _)| *next == table) {
+            names.push(name);
+        }
         let table_id = ObjectId {
             kind: ObjectKind::Table,
-            name: table.clone(),
+            name: table,
         };
         if schema.objects.contains_key(&table_id) {
-            schema.column_order.entry(table).or_default().push(column);
+            schema.column_order.insert(table_id.name, names);
         }
     }
 }

@@ -136,6 +136,7 @@ pub struct Schema {
 }
 
 impl Schema {
+    #[cfg(test)]
     pub fn insert(&mut self, object: SchemaObject) {
         self.objects.insert(object.id.clone(), object);
     }

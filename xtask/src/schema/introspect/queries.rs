@@ -2,7 +2,9 @@
 //!
 //! Every query returns text columns only: `name` (the model's display name), optionally
 //! `table` (the display name of the table the object belongs to), and one column per
-//! property, named as the property. A NULL column is an absent property.
+//! property, named as the property. A NULL column is an absent property. The one exception
+//! is the column query's `position`, a number that orders each table's columns and is not a
+//! property.
 //!
 //! What every query leaves out, because it is not schema or not ours:
 //! - system schemas (`pg_catalog`, `information_schema`, `pg_toast*`, `pg_temp*`);
@@ -240,13 +242,13 @@ WHERE c.relkind IN ('r', 'p', 'f') AND ",
 );
 
 /// Live columns of tables, views and materialized views (view columns carry comments,
-/// defaults and privileges of their own). Ordered by table OID and `attnum`, which keeps
-/// each table's columns together and in order, so that the caller can record each table's
-/// column order without the raw `attnum` becoming a property (sorting by the tables' names
-/// instead was a text sort of every column). Columns are looked up table by table through
-/// `pg_attribute`'s index (`OFFSET 0` keeps the lateral subquery from being flattened into
-/// a join): a hash join read all of `pg_attribute`, system catalogs and indexes included.
-/// Collation, storage and compression are shown only where they differ from the type's.
+/// defaults and privileges of their own). `position` is the raw `attnum`, from which the
+/// caller records each table's column order without it becoming a property (sorting the
+/// rows here instead copied every row's text once more). Columns are looked up table by
+/// table through `pg_attribute`'s index (`OFFSET 0` keeps the lateral subquery from being
+/// flattened into a join): a hash join read all of `pg_attribute`, system catalogs and
+/// indexes included. Defaults are joined by hash (`OFFSET 0` again): the planner otherwise
+/// looked each column up in `pg_attrdef`'s index. Collation, storage and compression are shown only where they differ from the type's.
 pub(super) const COLUMNS: &str = concat!(
     "
 SELECT ",
@@ -272,20 +274,20 @@ SELECT ",
        ds.description AS comment,
        ",
     acl!("a.attacl", "'c'", "c.relowner"),
-    " AS acl
+    " AS acl,
+       a.attnum AS position
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 CROSS JOIN LATERAL (SELECT * FROM pg_attribute a
                     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                     OFFSET 0) a
 JOIN pg_type t ON t.oid = a.atttypid
-LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum",
+LEFT JOIN (SELECT adrelid, adnum, adbin FROM pg_attrdef OFFSET 0) d
+       ON d.adrelid = a.attrelid AND d.adnum = a.attnum",
     comment_join!("c.oid", "pg_class", "a.attnum"),
     "
 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ",
-    user_relation!("c", "n"),
-    "
-ORDER BY a.attrelid, a.attnum"
+    user_relation!("c", "n")
 );
 
 /// Table constraints of every kind, and domain constraints (named `domain.constraint`,
