@@ -290,8 +290,35 @@ WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ",
     user_relation!("c", "n")
 );
 
+/// A constraint's definition exactly as `pg_get_constraintdef` prints it, for the common
+/// constraint that it can spell, else NULL. `pg_get_constraintdef` fetches the constraint
+/// by a catalog scan and each column name and the index through caches that are cold
+/// during introspection; at 1,000 tables, its primary keys and unique constraints cost
+/// twice what spelling them here does. Spelled: a primary key or unique constraint (`k`) of
+/// one column whose index has no INCLUDE columns. A test holds the two spellings equal.
+macro_rules! spelled_constraint_definition {
+    () => {
+        "CASE WHEN k.contype IN ('p', 'u') AND cardinality(k.conkey) = 1 THEN (
+           SELECT CASE WHEN k.contype = 'p' THEN 'PRIMARY KEY'
+                       WHEN x.indnullsnotdistinct THEN 'UNIQUE NULLS NOT DISTINCT'
+                       ELSE 'UNIQUE' END
+                  || ' (' || quote_ident(a.attname) || ')'
+                  || CASE WHEN k.condeferrable THEN ' DEFERRABLE' ELSE '' END
+                  || CASE WHEN k.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END
+                  || CASE WHEN NOT k.convalidated THEN ' NOT VALID' ELSE '' END
+           FROM pg_index x
+           JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+           WHERE x.indexrelid = k.conindid AND x.indnatts = 1) END"
+    };
+}
+
 /// Table constraints of every kind, and domain constraints (named `domain.constraint`,
 /// with no table). NOT NULL is a column property in PostgreSQL 15, not a constraint.
+/// Definitions are spelled here where that is exact, else printed by
+/// `pg_get_constraintdef` (see [`spelled_constraint_definition`]). The printed definition
+/// of a primary key or unique constraint leaves out the storage parameters of the index
+/// behind it (an exclusion constraint's holds them), and those indexes are not index
+/// objects, so the parameters are `options`.
 pub(super) const CONSTRAINTS: &str = concat!(
     "
 SELECT CASE WHEN k.conrelid <> 0 THEN ",
@@ -305,7 +332,12 @@ SELECT CASE WHEN k.conrelid <> 0 THEN ",
        CASE k.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'c' THEN 'check'
                       WHEN 'f' THEN 'foreign key' WHEN 'x' THEN 'exclusion'
                       WHEN 't' THEN 'trigger' END AS type,
-       pg_get_constraintdef(k.oid) AS definition,
+       coalesce(",
+    spelled_constraint_definition!(),
+    ", pg_get_constraintdef(k.oid)) AS definition,
+       CASE WHEN k.contype IN ('p', 'u') THEN (SELECT ",
+    options!("ci.reloptions"),
+    " FROM pg_class ci WHERE ci.oid = k.conindid) END AS options,
        k.condeferrable::text AS deferrable,
        k.condeferred::text AS deferred,
        k.convalidated::text AS validated,
@@ -325,6 +357,18 @@ WHERE (c.oid IS NOT NULL AND ",
     " AND ",
     not_extension_member!("pg_type", "t.oid"),
     ")"
+);
+
+/// Every constraint of the database, the system catalogs' too, with its namespace, its
+/// definition as [`spelled_constraint_definition`] spells it (NULL where it does not) and
+/// as `pg_get_constraintdef` prints it.
+#[cfg(test)]
+pub(super) const SPELLED_AND_PRINTED_CONSTRAINTS: &str = concat!(
+    "SELECT k.conname::text, n.nspname::text, ",
+    spelled_constraint_definition!(),
+    ", pg_get_constraintdef(k.oid)
+FROM pg_constraint k
+JOIN pg_namespace n ON n.oid = k.connamespace"
 );
 
 /// The relations an index query reads: the index `i` (`pg_index` row `x`) of the table `c`
@@ -384,7 +428,7 @@ macro_rules! spelled_index_definition {
 }
 
 /// Indexes, except those that back a primary key, unique or exclusion constraint: the
-/// constraint's printed definition already holds their columns, INCLUDE list, storage
+/// constraint's definition and options already hold their columns, INCLUDE list, storage
 /// parameters and method, and reporting them twice would only double every difference.
 /// Lost with them: a comment on such an index (whether a table is clustered on one is
 /// kept on the table). Definitions are spelled here where that is exact, else printed by

@@ -317,6 +317,16 @@ fn an_index_column_order() {
 }
 
 #[test]
+fn the_storage_parameters_of_a_primary_key() {
+    assert_differ(
+        "",
+        "CREATE TABLE t (a integer PRIMARY KEY)",
+        "CREATE TABLE t (a integer PRIMARY KEY WITH (fillfactor = 70))",
+        &["constraint t.t_pkey: options"],
+    );
+}
+
+#[test]
 fn an_enum_label_order() {
     assert_differ(
         "",
@@ -835,6 +845,60 @@ fn spelled_index_definitions_are_what_pg_get_indexdef_prints() {
             "t_h_path",
             "t_mixed",
             "u_a",
+        ]
+    );
+}
+
+/// Constraints of each shape that `pg_get_constraintdef` prints, over quoted and plain
+/// column names: the primary keys and unique constraints of one column that it spells, and
+/// those it does not (several columns, INCLUDE columns), with the other kinds beside them.
+const CONSTRAINT_VARIETY: &str = r#"
+CREATE SCHEMA other;
+CREATE TABLE t (a int CONSTRAINT t_pkey PRIMARY KEY, b text CONSTRAINT t_b_key UNIQUE,
+                "Mixed Case" int CONSTRAINT "T Quoted" UNIQUE NULLS NOT DISTINCT,
+                c int, d int, e int CHECK (e > 0),
+                CONSTRAINT t_c_deferrable UNIQUE (c) DEFERRABLE,
+                CONSTRAINT t_d_deferred UNIQUE (d) DEFERRABLE INITIALLY DEFERRED,
+                CONSTRAINT t_cd UNIQUE (c, d),
+                CONSTRAINT t_c_include UNIQUE (c) INCLUDE (d),
+                CONSTRAINT t_e_fillfactor UNIQUE (e) WITH (fillfactor = 70));
+CREATE TABLE other.u (id int PRIMARY KEY, a int REFERENCES t (a));
+"#;
+
+#[test]
+fn spelled_constraint_definitions_are_what_pg_get_constraintdef_prints() {
+    let mut db = TestDatabase::create();
+    db.client()
+        .batch_execute(CONSTRAINT_VARIETY)
+        .expect("creating the constraints");
+    let mut tx = db.client().transaction().expect("a transaction");
+    tx.batch_execute(super::queries::SETTINGS)
+        .expect("the introspection settings");
+    let mut spelled = Vec::new();
+    for row in tx
+        .query(super::queries::SPELLED_AND_PRINTED_CONSTRAINTS, &[])
+        .expect("spelling and printing every constraint")
+    {
+        let (name, namespace, ours, printed): (String, String, Option<String>, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        if let Some(ours) = ours {
+            assert_eq!(ours, printed, "constraint {namespace}.{name}");
+            if namespace != "pg_catalog" {
+                spelled.push(name);
+            }
+        }
+    }
+    spelled.sort();
+    assert_eq!(
+        spelled,
+        [
+            "T Quoted",
+            "t_b_key",
+            "t_c_deferrable",
+            "t_d_deferred",
+            "t_e_fillfactor",
+            "t_pkey",
+            "u_pkey",
         ]
     );
 }
