@@ -44,9 +44,12 @@ pub struct Timings {
     pub replay: Duration,
     #[serde(with = "secs")]
     pub pack: Duration,
-    /// Reading both catalogs and both sides' rows.
+    /// Reading both catalogs into schema models.
     #[serde(with = "secs")]
     pub introspection: Duration,
+    /// Reading both sides' rows, with what the data comparison needs of the catalog.
+    #[serde(with = "secs")]
+    pub data: Duration,
     #[serde(with = "secs")]
     pub comparison: Duration,
     #[serde(with = "secs")]
@@ -56,12 +59,13 @@ pub struct Timings {
 }
 
 impl Timings {
-    pub fn phases(&self) -> [(&'static str, Duration); 6] {
+    pub fn phases(&self) -> [(&'static str, Duration); 7] {
         [
             ("server", self.server),
             ("replay", self.replay),
             ("pack", self.pack),
             ("introspection", self.introspection),
+            ("data", self.data),
             ("comparison", self.comparison),
             ("hashing", self.hashing),
         ]
@@ -117,11 +121,23 @@ pub fn compare(
     }
     let pack_time = phase.elapsed();
 
-    progress.phase("reading the catalogs and rows");
+    progress.phase("reading the catalogs");
     let phase = Instant::now();
-    let (old_read, new_read) = both(|| read(&mut old_client, old), || read(&mut new_client, new));
-    let ((old_schema, old_data), (new_schema, new_data)) = (old_read?, new_read?);
+    let (old_schema, new_schema) = both(
+        || read_schema(&mut old_client, old),
+        || read_schema(&mut new_client, new),
+    );
+    let (old_schema, new_schema) = (old_schema?, new_schema?);
     let introspection_time = phase.elapsed();
+
+    progress.phase("reading the rows");
+    let phase = Instant::now();
+    let (old_data, new_data) = both(
+        || read_data(&mut old_client, old),
+        || read_data(&mut new_client, new),
+    );
+    let (old_data, new_data) = (old_data?, new_data?);
+    let data_time = phase.elapsed();
 
     progress.phase("comparing");
     let phase = Instant::now();
@@ -145,6 +161,7 @@ pub fn compare(
             replay: replay_time,
             pack: pack_time,
             introspection: introspection_time,
+            data: data_time,
             comparison: comparison_time,
             hashing: hashing_time,
             total: started.elapsed(),
@@ -184,14 +201,19 @@ fn load(pack: &Pack, client: &mut postgres::Client, chain: &MigrationChain) -> a
     })
 }
 
-fn read(
+fn read_schema(client: &mut postgres::Client, chain: &MigrationChain) -> anyhow::Result<Schema> {
+    introspect(client).with_context(|| reading(chain))
+}
+
+fn read_data(
     client: &mut postgres::Client,
     chain: &MigrationChain,
-) -> anyhow::Result<(Schema, DataSnapshot)> {
-    let context = || format!("reading the database built by {}", chain.dir.display());
-    let schema = introspect(client).with_context(context)?;
-    let data = DataSnapshot::read(client).with_context(context)?;
-    Ok((schema, data))
+) -> anyhow::Result<DataSnapshot> {
+    DataSnapshot::read(client).with_context(|| reading(chain))
+}
+
+fn reading(chain: &MigrationChain) -> String {
+    format!("reading the database built by {}", chain.dir.display())
 }
 
 /// Runs the two sides' work on two threads; the server does the work, so the wall time is

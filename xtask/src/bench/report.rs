@@ -14,7 +14,8 @@ use crate::comparison::Timings;
 
 /// verify end to end, cluster start included, against psql applying both chains.
 const FLOOR_TARGET: f64 = 1.3;
-/// migra's time over our introspection plus comparison.
+/// migra's time over our introspection (the catalogs; migra reads no rows) plus
+/// comparison.
 const MIGRA_TARGET: f64 = 10.0;
 /// Largest size's cost per migration and per object above the fixed cost, over the
 /// smallest's.
@@ -90,7 +91,8 @@ pub struct CaseSummary {
     pub manual_work: f64,
     pub migra: Option<f64>,
     pub migra_error: Option<String>,
-    /// Our introspection plus comparison, the part migra does.
+    /// Our introspection plus comparison, the part migra does: reading both catalogs and
+    /// comparing. Reading the rows ([`Timings::data`]) is left out, as migra reads none.
     pub ours_introspection_comparison: f64,
     /// verify's work per history migration and per object, in milliseconds.
     pub ms_per_migration: f64,
@@ -128,6 +130,7 @@ impl CaseSummary {
                 replay: secs(median_of(&|r| r.ours.replay)),
                 pack: secs(median_of(&|r| r.ours.pack)),
                 introspection: secs(median_of(&|r| r.ours.introspection)),
+                data: secs(median_of(&|r| r.ours.data)),
                 comparison: secs(median_of(&|r| r.ours.comparison)),
                 hashing: secs(median_of(&|r| r.ours.hashing)),
                 total: secs(median_of(&|r| r.ours.total)),
@@ -247,8 +250,8 @@ impl BenchReport {
         let _ = writeln!(
             out,
             "\non a running server (cluster start and stop left out)\n\n\
-             {:<16} {:>8} {:>8} {:>7} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} \
-             {:>10}",
+             {:<16} {:>8} {:>8} {:>7} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} \
+             {:>9} {:>10}",
             "case",
             "ours",
             "floor",
@@ -259,6 +262,7 @@ impl BenchReport {
             "replay",
             "pack",
             "intro",
+            "data",
             "ms/migr",
             "ms/object",
             "net/migr",
@@ -279,8 +283,8 @@ impl BenchReport {
             };
             let _ = writeln!(
                 out,
-                "{:<16} {:>8} {:>8} {:>7.2} {:>8} {:>7.2} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} \
-                 {:>10}",
+                "{:<16} {:>8} {:>8} {:>7.2} {:>8} {:>7.2} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} \
+                 {:>9} {:>10}",
                 case.case,
                 seconds(case.ours_work),
                 seconds(case.floor_work),
@@ -291,6 +295,7 @@ impl BenchReport {
                 seconds(phases.replay.as_secs_f64()),
                 seconds(phases.pack.as_secs_f64()),
                 seconds(phases.introspection.as_secs_f64()),
+                seconds(phases.data.as_secs_f64()),
                 ms(case.ms_per_migration, 3),
                 ms(case.ms_per_object, 4),
                 ms(case.net_ms_per_migration, 3),
@@ -344,7 +349,7 @@ impl BenchReport {
         let mut out = String::from(
             "case,old_migrations,new_migrations,objects,runs,ours,ours_work,floor,floor_work,\
              manual,manual_work,migra,ours_introspection_comparison,cluster_start,\
-             cluster_stop,replay,pack,introspection,comparison,hashing,ms_per_migration,\
+             cluster_stop,replay,pack,introspection,data,comparison,hashing,ms_per_migration,\
              ms_per_object,net_work,net_ms_per_migration,net_ms_per_object,postgres,cpu,cores,\
              load_before,load_after\n",
         );
@@ -353,7 +358,7 @@ impl BenchReport {
             let _ = writeln!(
                 out,
                 "{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{:.4},{:.4},{:.4},{:.4},\
-                 {:.4},{:.4},{:.4},{:.4},{:.4},{:.5},{:.4},{:.4},{:.5},\"{}\",\"{}\",{},{},{}",
+                 {:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.5},{:.4},{:.4},{:.5},\"{}\",\"{}\",{},{},{}",
                 c.case,
                 c.old_migrations,
                 c.new_migrations,
@@ -372,6 +377,7 @@ impl BenchReport {
                 p.replay.as_secs_f64(),
                 p.pack.as_secs_f64(),
                 p.introspection.as_secs_f64(),
+                p.data.as_secs_f64(),
                 p.comparison.as_secs_f64(),
                 p.hashing.as_secs_f64(),
                 c.ms_per_migration,
