@@ -391,22 +391,34 @@ LEFT JOIN pg_namespace opn ON opn.oid = opc.opcnamespace"
 /// that it can spell, else NULL. `pg_get_indexdef` decides whether to print each key
 /// column's operator class by scanning all of the access method's operator classes for
 /// the type's default (`GetDefaultOpClass`): at 1,000 tables that was an eighth of the
-/// introspection's server work. Spelled here: an index of one plain column whose
-/// operator class is either the exact default for the column's type (not a domain), so
-/// not printed, or no default at all, so printed; that is not unique, partial,
-/// partitioned, and has no storage parameters or operator class options; of a built-in
-/// access method (only btree orders, so only btree prints DESC and NULLS). Anything else
-/// is left to `pg_get_indexdef`. A test holds the two spellings equal.
+/// introspection's server work. Spelled here: an index of one key, either a plain column
+/// or a plain function call such as `lower(email)`, whose operator class is either the
+/// exact default for the key's type (not a domain), so not printed, or no default at all,
+/// so printed; that is not unique or partitioned and has no storage parameters or operator
+/// class options; of a built-in access method (only btree orders, so only btree prints
+/// DESC and NULLS); partial or not. Anything else is left to `pg_get_indexdef`. A test
+/// holds the two spellings equal.
+///
+/// A function call's type and collation, which decide whether the operator class and
+/// collation are printed, are read from the stored expression: the first fields of its
+/// `pg_node_tree` text, `({FUNCEXPR :funcid 870 :funcresulttype 25 ... :funcformat 0
+/// :funccollid 100 ...`, which come in a fixed order and fit in its first 200 characters
+/// (where they ever do not, the labels do not match and the index is left to
+/// `pg_get_indexdef`; a regular expression cost a million instructions an index). Only
+/// calls written as calls (`funcformat` 0)
+/// are spelled: `pg_get_indexdef` parenthesizes other expressions by rules of its own,
+/// and those of calls with SQL syntax (`EXTRACT`, `AT TIME ZONE`) differ between
+/// releases. The predicate is stored as one expression, which `pg_get_expr` prints as
+/// `pg_get_indexdef` does.
 macro_rules! spelled_index_definition {
     () => {
-        "CASE WHEN x.indnatts = 1 AND x.indkey[0] <> 0 AND x.indexprs IS NULL
-                AND x.indpred IS NULL AND i.reloptions IS NULL AND i.relkind = 'i'
+        r"CASE WHEN x.indnatts = 1 AND i.reloptions IS NULL AND i.relkind = 'i'
                 AND NOT x.indisunique
                 AND am.amname IN ('btree', 'hash', 'gist', 'gin', 'spgist', 'brin') THEN (
            SELECT 'CREATE INDEX ' || quote_ident(i.relname) || ' ON ' || quote_ident(n.nspname)
                   || '.' || quote_ident(c.relname) || ' USING ' || quote_ident(am.amname) || ' ('
-                  || quote_ident(a.attname)
-                  || CASE WHEN x.indcollation[0] <> 0 AND x.indcollation[0] <> a.attcollation
+                  || k.key
+                  || CASE WHEN x.indcollation[0] <> 0 AND x.indcollation[0] <> k.collation
                           THEN ' COLLATE ' || x.indcollation[0]::regcollation::text ELSE '' END
                   || CASE WHEN opc.opcdefault THEN ''
                           WHEN pg_opclass_is_visible(opc.oid) THEN ' ' || quote_ident(opc.opcname)
@@ -418,12 +430,21 @@ macro_rules! spelled_index_definition {
                                                THEN ' NULLS LAST' ELSE '' END
                           WHEN x.indoption[0] & 2 <> 0 THEN ' NULLS FIRST' ELSE '' END
                   || ')'
-           FROM pg_attribute a
-           JOIN pg_type at ON at.oid = a.atttypid
+                  || CASE WHEN x.indpred IS NULL THEN ''
+                          ELSE ' WHERE ' || pg_get_expr(x.indpred, x.indrelid) END
+           FROM (SELECT quote_ident(a.attname) AS key, a.atttypid AS type,
+                        a.attcollation AS collation
+                 FROM pg_attribute a
+                 WHERE x.indkey[0] <> 0 AND a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
+                 UNION ALL
+                 SELECT pg_get_expr(x.indexprs, x.indrelid), f[5]::oid, f[13]::oid
+                 FROM string_to_array(left(x.indexprs::text, 200), ' ') f
+                 WHERE x.indkey[0] = 0 AND f[1] = '({FUNCEXPR' AND f[4] = ':funcresulttype'
+                   AND f[10] = ':funcformat' AND f[11] = '0' AND f[12] = ':funccollid') k
+           JOIN pg_type kt ON kt.oid = k.type
            JOIN pg_attribute ia ON ia.attrelid = x.indexrelid AND ia.attnum = 1
-           WHERE a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
-             AND at.typtype <> 'd' AND ia.attoptions IS NULL
-             AND (NOT opc.opcdefault OR opc.opcintype = a.atttypid)) END"
+           WHERE kt.typtype <> 'd' AND ia.attoptions IS NULL
+             AND (NOT opc.opcdefault OR opc.opcintype = k.type)) END"
     };
 }
 

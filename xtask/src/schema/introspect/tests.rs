@@ -762,15 +762,18 @@ fn twenty_tables_take_a_handful_of_queries() {
     assert_eq!(schema.column_order.len(), 20);
 }
 
-/// Indexes over every column option `pg_get_indexdef` prints, and indexes that only it
-/// prints: several columns, an operator class that is a default through binary coercion
-/// or for a domain, expressions, a predicate, storage parameters, uniqueness.
+/// Indexes over every column option `pg_get_indexdef` prints, over a plain column and over
+/// a function call, partial or not; and indexes that only it prints: several columns, an
+/// operator class that is a default through binary coercion or for a domain, expressions
+/// other than plain calls, storage parameters, uniqueness.
 const INDEX_VARIETY: &str = r#"
 CREATE SCHEMA other;
 CREATE TYPE mood AS ENUM ('sad', 'glad');
 CREATE DOMAIN short_text AS text;
+CREATE FUNCTION as_short(text) RETURNS short_text IMMUTABLE LANGUAGE plpgsql
+    AS 'BEGIN RETURN $1; END';
 CREATE TABLE t (a int, b text, c varchar(10), d text COLLATE "C", e int[], f mood,
-                g short_text, "Mixed Case" int, h jsonb, r int4range);
+                g short_text, "Mixed Case" int, h jsonb, r int4range, ts timestamptz);
 CREATE TABLE other.u (a int);
 CREATE OPERATOR CLASS other.int4_copy_ops FOR TYPE int4 USING btree AS
     OPERATOR 1 <, OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >,
@@ -801,6 +804,20 @@ CREATE UNIQUE INDEX t_a_unique ON t (a);
 CREATE INDEX t_a_partial ON t (a) WHERE a > 0;
 CREATE INDEX t_b_lower ON t (lower(b));
 CREATE INDEX t_a_fillfactor ON t (a) WITH (fillfactor = 70);
+CREATE INDEX t_b_lower_pattern ON t (lower(b) text_pattern_ops);
+CREATE INDEX t_b_lower_collate ON t (lower(b) COLLATE "C");
+CREATE INDEX t_b_lower_desc ON t (lower(b) DESC NULLS LAST);
+CREATE INDEX t_b_lower_partial ON t (lower(b)) WHERE a > 0 AND b <> '';
+CREATE INDEX t_c_upper ON t (upper(c));
+CREATE INDEX t_d_lower ON t (lower(d));
+CREATE INDEX t_h_gin ON t USING gin (jsonb_strip_nulls(h) jsonb_path_ops);
+CREATE INDEX t_b_short ON t (as_short(b));
+CREATE INDEX t_a_cast ON t ((a::text));
+CREATE INDEX t_a_coalesce ON t (coalesce(a, 0));
+CREATE INDEX t_ts_extract ON t (extract(year FROM ts AT TIME ZONE 'UTC'));
+CREATE INDEX t_ts_zone ON t ((ts AT TIME ZONE 'UTC'));
+CREATE INDEX t_b_lower_a ON t (lower(b), a);
+CREATE UNIQUE INDEX t_b_lower_unique ON t (lower(b));
 "#;
 
 #[test]
@@ -838,10 +855,19 @@ fn spelled_index_definitions_are_what_pg_get_indexdef_prints() {
             "t_a_hash",
             "t_a_nulls_first",
             "t_a_other_ops",
+            "t_a_partial",
             "t_b_collate",
+            "t_b_lower",
+            "t_b_lower_collate",
+            "t_b_lower_desc",
+            "t_b_lower_partial",
+            "t_b_lower_pattern",
             "t_b_pattern",
+            "t_c_upper",
             "t_d_collate",
+            "t_d_lower",
             "t_h",
+            "t_h_gin",
             "t_h_path",
             "t_mixed",
             "u_a",
