@@ -44,16 +44,20 @@ const INITDB_OPTIONS: [&str; 8] = [
     "--locale=C",
 ];
 
-/// What a scratch cluster does not need: durability. `fsync=off` alone makes it fast.
-/// And what it does: a lock table big enough for a migration (or a consolidated set, or
-/// psql applying a whole chain in one transaction) that creates a thousand tables, each
-/// of which holds several locks until commit; the default (64 per connection) runs out.
+/// What a scratch cluster does not need: durability (`fsync=off` alone makes it fast), and
+/// autovacuum, which has nothing to keep up in a cluster that lives for one run but, after
+/// a long history's churn, woke up to vacuum the catalogs while they were being read and
+/// took a core from the run. And what it does need: a lock table big enough for a
+/// migration (or a consolidated set, or psql applying a whole chain in one transaction)
+/// that creates a thousand tables, each of which holds several locks until commit; the
+/// default (64 per connection) runs out.
 const SETTINGS: &[(&str, &str)] = &[
     ("listen_addresses", ""),
     ("fsync", "off"),
     ("full_page_writes", "off"),
     ("synchronous_commit", "off"),
     ("max_locks_per_transaction", "1024"),
+    ("autovacuum", "off"),
 ];
 
 /// A directory holding `initdb`, `pg_ctl` and `postgres`.
