@@ -193,6 +193,9 @@ WHERE ",
 
 /// Ordinary, partitioned and foreign tables. Toast tables are left out by `relkind`. The
 /// index a table is clustered on is kept here, as constraint-backed indexes are not objects.
+/// Parents (a partition's one, or the tables a table inherits from) and clustered indexes
+/// are few: each is read once and joined (`OFFSET 0` keeps the planner from turning the
+/// join back into a lookup per table, which cost more than the rest of the query).
 pub(super) const TABLES: &str = concat!(
     "
 SELECT ",
@@ -205,27 +208,15 @@ SELECT ",
        CASE c.relpersistence WHEN 'p' THEN 'permanent' WHEN 'u' THEN 'unlogged'
                              ELSE 'temporary' END AS persistence,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
-       (SELECT ",
-    qualified!("pn.nspname", "p.relname"),
-    " FROM pg_inherits i
-        JOIN pg_class p ON p.oid = i.inhparent
-        JOIN pg_namespace pn ON pn.oid = p.relnamespace
-        WHERE i.inhrelid = c.oid AND c.relispartition) AS partition_of,
+       CASE WHEN c.relispartition THEN inh.parents END AS partition_of,
        pg_get_expr(c.relpartbound, c.oid) AS partition_bound,
-       (SELECT string_agg(",
-    qualified!("pn.nspname", "p.relname"),
-    ", ', ' ORDER BY i.inhseqno)
-        FROM pg_inherits i
-        JOIN pg_class p ON p.oid = i.inhparent
-        JOIN pg_namespace pn ON pn.oid = p.relnamespace
-        WHERE i.inhrelid = c.oid AND NOT c.relispartition) AS inherits,
+       CASE WHEN NOT c.relispartition THEN inh.parents END AS inherits,
        CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) END AS of_type,
        c.relrowsecurity::text AS row_security,
        c.relforcerowsecurity::text AS force_row_security,
        CASE c.relreplident WHEN 'd' THEN 'default' WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'
                            WHEN 'i' THEN 'index' END AS replica_identity,
-       (SELECT ci.relname::text FROM pg_index x JOIN pg_class ci ON ci.oid = x.indexrelid
-        WHERE x.indrelid = c.oid AND x.indisclustered) AS clustered_on,
+       cl.relname AS clustered_on,
        ",
     options!("c.reloptions"),
     " AS options,
@@ -234,7 +225,17 @@ SELECT ",
     acl!("c.relacl", "'r'", "c.relowner"),
     " AS acl
 FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace",
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN (SELECT i.inhrelid, string_agg(",
+    qualified!("pn.nspname", "p.relname"),
+    ", ', ' ORDER BY i.inhseqno) AS parents
+           FROM pg_inherits i
+           JOIN pg_class p ON p.oid = i.inhparent
+           JOIN pg_namespace pn ON pn.oid = p.relnamespace
+           GROUP BY i.inhrelid OFFSET 0) inh ON inh.inhrelid = c.oid
+LEFT JOIN (SELECT x.indrelid, ci.relname::text AS relname
+           FROM pg_index x JOIN pg_class ci ON ci.oid = x.indexrelid
+           WHERE x.indisclustered OFFSET 0) cl ON cl.indrelid = c.oid",
     comment_join!("c.oid", "pg_class"),
     "
 WHERE c.relkind IN ('r', 'p', 'f') AND ",
@@ -295,10 +296,18 @@ WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ",
 /// by a catalog scan and each column name and the index through caches that are cold
 /// during introspection; at 1,000 tables, its primary keys and unique constraints cost
 /// twice what spelling them here does. Spelled: a primary key or unique constraint (`k`) of
-/// one column whose index has no INCLUDE columns. A test holds the two spellings equal.
+/// one column whose index has no INCLUDE columns, and a CHECK constraint, whose expression
+/// `pg_get_expr` prints as `pg_get_constraintdef` does. A test holds the two spellings
+/// equal.
 macro_rules! spelled_constraint_definition {
     () => {
-        "CASE WHEN k.contype IN ('p', 'u') AND cardinality(k.conkey) = 1 THEN (
+        "CASE WHEN k.contype = 'c' THEN
+           'CHECK (' || pg_get_expr(k.conbin, k.conrelid) || ')'
+           || CASE WHEN k.connoinherit THEN ' NO INHERIT' ELSE '' END
+           || CASE WHEN k.condeferrable THEN ' DEFERRABLE' ELSE '' END
+           || CASE WHEN k.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END
+           || CASE WHEN NOT k.convalidated THEN ' NOT VALID' ELSE '' END
+         WHEN k.contype IN ('p', 'u') AND cardinality(k.conkey) = 1 THEN (
            SELECT CASE WHEN k.contype = 'p' THEN 'PRIMARY KEY'
                        WHEN x.indnullsnotdistinct THEN 'UNIQUE NULLS NOT DISTINCT'
                        ELSE 'UNIQUE' END
