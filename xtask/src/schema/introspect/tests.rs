@@ -959,3 +959,27 @@ fn spelled_constraint_definitions_are_what_pg_get_constraintdef_prints() {
         ]
     );
 }
+
+#[test]
+fn column_order_comes_from_positions_whatever_order_the_rows_came_in() {
+    use crate::schema::model::{ObjectKind, SchemaObject};
+    let mut schema = Schema::default();
+    schema.insert(SchemaObject::new(ObjectKind::Table, "t", None));
+    schema.insert(SchemaObject::new(ObjectKind::Table, "u", None));
+    schema.insert(SchemaObject::new(ObjectKind::View, "v", None));
+    let column = |table: &str, position: i16, name: &str| (table.into(), position, name.into());
+    super::record_column_order(
+        &mut schema,
+        vec![
+            column("u", 2, "b"),
+            column("t", 3, "c"),
+            column("v", 1, "x"),
+            column("t", 1, "a"),
+            column("u", 1, "a"),
+            column("t", 2, "b"),
+        ],
+    );
+    assert_eq!(schema.column_order["t"], ["a", "b", "c"]);
+    assert_eq!(schema.column_order["u"], ["a", "b"]);
+    assert!(!schema.column_order.contains_key("v"));
+}
