@@ -121,23 +121,12 @@ pub fn compare(
     }
     let pack_time = phase.elapsed();
 
+    let mut clients = [&mut old_client, &mut new_client];
     progress.phase("reading the catalogs");
-    let phase = Instant::now();
-    let (old_schema, new_schema) = both(
-        || read_schema(&mut old_client, old),
-        || read_schema(&mut new_client, new),
-    );
-    let (old_schema, new_schema) = (old_schema?, new_schema?);
-    let introspection_time = phase.elapsed();
-
+    let (old_schema, new_schema, introspection_time) =
+        read_both(&mut clients, [old, new], read_schema)?;
     progress.phase("reading the rows");
-    let phase = Instant::now();
-    let (old_data, new_data) = both(
-        || read_data(&mut old_client, old),
-        || read_data(&mut new_client, new),
-    );
-    let (old_data, new_data) = (old_data?, new_data?);
-    let data_time = phase.elapsed();
+    let (old_data, new_data, data_time) = read_both(&mut clients, [old, new], read_data)?;
 
     progress.phase("comparing");
     let phase = Instant::now();
@@ -199,6 +188,17 @@ fn load(pack: &Pack, client: &mut postgres::Client, chain: &MigrationChain) -> a
             chain.dir.display()
         )
     })
+}
+
+/// Reads both sides at once with `read`: the two results, and the wall time it took.
+fn read_both<T: Send>(
+    [old_client, new_client]: &mut [&mut postgres::Client; 2],
+    [old, new]: [&MigrationChain; 2],
+    read: fn(&mut postgres::Client, &MigrationChain) -> anyhow::Result<T>,
+) -> anyhow::Result<(T, T, Duration)> {
+    let started = Instant::now();
+    let (old_read, new_read) = both(|| read(old_client, old), || read(new_client, new));
+    Ok((old_read?, new_read?, started.elapsed()))
 }
 
 fn read_schema(client: &mut postgres::Client, chain: &MigrationChain) -> anyhow::Result<Schema> {

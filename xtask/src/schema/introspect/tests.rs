@@ -841,30 +841,34 @@ CREATE INDEX t_b_lower_a ON t (lower(b), a);
 CREATE UNIQUE INDEX t_b_lower_unique ON t (lower(b));
 "#;
 
-#[test]
-fn spelled_index_definitions_are_what_pg_get_indexdef_prints() {
+/// Sets up `setup` in a fresh database, runs `query` (name, namespace, our spelling or
+/// NULL, the server's printing) and asserts that every spelled definition is the printed
+/// one. The names of the user objects (not the system catalogs') that were spelled,
+/// sorted.
+fn spelled_as_printed(setup: &str, query: &str) -> Vec<String> {
     let mut db = TestDatabase::create();
-    db.client()
-        .batch_execute(INDEX_VARIETY)
-        .expect("creating the indexes");
+    db.client().batch_execute(setup).expect("setting up");
     let mut tx = db.client().transaction().expect("a transaction");
     tx.batch_execute(super::queries::SETTINGS)
         .expect("the introspection settings");
     let mut spelled = Vec::new();
-    for row in tx
-        .query(super::queries::SPELLED_AND_PRINTED_INDEXES, &[])
-        .expect("spelling and printing every index")
-    {
+    for row in tx.query(query, &[]).expect("spelling and printing") {
         let (name, namespace, ours, printed): (String, String, Option<String>, String) =
             (row.get(0), row.get(1), row.get(2), row.get(3));
         if let Some(ours) = ours {
-            assert_eq!(ours, printed, "index {namespace}.{name}");
-            if namespace != "pg_catalog" {
+            assert_eq!(ours, printed, "{namespace}.{name}");
+            if !["pg_catalog", "information_schema"].contains(&namespace.as_str()) {
                 spelled.push(name);
             }
         }
     }
     spelled.sort();
+    spelled
+}
+
+#[test]
+fn spelled_index_definitions_are_what_pg_get_indexdef_prints() {
+    let spelled = spelled_as_printed(INDEX_VARIETY, super::queries::SPELLED_AND_PRINTED_INDEXES);
     assert_eq!(
         spelled,
         [
@@ -919,28 +923,10 @@ ALTER TABLE other.u ADD CONSTRAINT u_id_check CHECK (id % 2 = 0) NOT VALID;
 
 #[test]
 fn spelled_constraint_definitions_are_what_pg_get_constraintdef_prints() {
-    let mut db = TestDatabase::create();
-    db.client()
-        .batch_execute(CONSTRAINT_VARIETY)
-        .expect("creating the constraints");
-    let mut tx = db.client().transaction().expect("a transaction");
-    tx.batch_execute(super::queries::SETTINGS)
-        .expect("the introspection settings");
-    let mut spelled = Vec::new();
-    for row in tx
-        .query(super::queries::SPELLED_AND_PRINTED_CONSTRAINTS, &[])
-        .expect("spelling and printing every constraint")
-    {
-        let (name, namespace, ours, printed): (String, String, Option<String>, String) =
-            (row.get(0), row.get(1), row.get(2), row.get(3));
-        if let Some(ours) = ours {
-            assert_eq!(ours, printed, "constraint {namespace}.{name}");
-            if !["pg_catalog", "information_schema"].contains(&namespace.as_str()) {
-                spelled.push(name);
-            }
-        }
-    }
-    spelled.sort();
+    let spelled = spelled_as_printed(
+        CONSTRAINT_VARIETY,
+        super::queries::SPELLED_AND_PRINTED_CONSTRAINTS,
+    );
     assert_eq!(
         spelled,
         [
