@@ -249,7 +249,8 @@ WHERE c.relkind IN ('r', 'p', 'f') AND ",
 /// table through `pg_attribute`'s index (`OFFSET 0` keeps the lateral subquery from being
 /// flattened into a join): a hash join read all of `pg_attribute`, system catalogs and
 /// indexes included. Defaults are joined by hash (`OFFSET 0` again): the planner otherwise
-/// looked each column up in `pg_attrdef`'s index. Collation, storage and compression are shown only where they differ from the type's.
+/// looked each column up in `pg_attrdef`'s index. Collation, storage and compression are
+/// shown only where they differ from the type's.
 pub(super) const COLUMNS: &str = concat!(
     "
 SELECT ",
@@ -294,8 +295,9 @@ WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ",
 /// A constraint's definition exactly as `pg_get_constraintdef` prints it, for the common
 /// constraint that it can spell, else NULL. `pg_get_constraintdef` fetches the constraint
 /// by a catalog scan and each column name and the index through caches that are cold
-/// during introspection; at 1,000 tables, its primary keys and unique constraints cost
-/// twice what spelling them here does. Spelled: a primary key or unique constraint (`k`) of
+/// during introspection; at 1,000 tables, printing their primary keys and unique
+/// constraints cost some 76 million server instructions, spelling them here about two
+/// thirds of that. Spelled: a primary key or unique constraint (`k`) of
 /// one column whose index has no INCLUDE columns, and a CHECK constraint, whose expression
 /// `pg_get_expr` prints as `pg_get_constraintdef` does, on servers before PostgreSQL 18
 /// (from 18 on, a CHECK constraint can be NOT ENFORCED, which only the server's printing
@@ -416,14 +418,13 @@ LEFT JOIN pg_namespace opn ON opn.oid = opc.opcnamespace"
 /// :funccollid 100 ...`, which come in a fixed order and fit in its first 200 characters
 /// (where they ever do not, the labels do not match and the index is left to
 /// `pg_get_indexdef`; a regular expression cost a million instructions an index). Only
-/// calls written as calls (`funcformat` 0)
-/// are spelled: `pg_get_indexdef` parenthesizes other expressions by rules of its own,
-/// and those of calls with SQL syntax (`EXTRACT`, `AT TIME ZONE`) differ between
-/// releases. The predicate is stored as one expression, which `pg_get_expr` prints as
-/// `pg_get_indexdef` does.
+/// calls written as calls (`funcformat` 0) are spelled: `pg_get_indexdef` parenthesizes
+/// other expressions by rules of its own, and those of calls with SQL syntax (`EXTRACT`,
+/// `AT TIME ZONE`) differ between releases. The predicate is stored as one expression,
+/// which `pg_get_expr` prints as `pg_get_indexdef` does.
 macro_rules! spelled_index_definition {
     () => {
-        r"CASE WHEN x.indnatts = 1 AND i.reloptions IS NULL AND i.relkind = 'i'
+        "CASE WHEN x.indnatts = 1 AND i.reloptions IS NULL AND i.relkind = 'i'
                 AND NOT x.indisunique
                 AND am.amname IN ('btree', 'hash', 'gist', 'gin', 'spgist', 'brin') THEN (
            SELECT 'CREATE INDEX ' || quote_ident(i.relname) || ' ON ' || quote_ident(n.nspname)
