@@ -1,21 +1,18 @@
 //! A throwaway PostgreSQL cluster made with the system's own server binaries: a temporary
 //! directory, a Unix socket only, no durability, stopped and removed when dropped.
 
-use std::ffi::OsStr;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use xshell::{Cmd, Shell};
 
+use super::account::ServerAccount;
+use super::binaries::ServerBinaries;
 use super::cleanup::CleanupGuard;
-use super::initdb_cache::{chown_tree, InitdbCache};
-
-/// Where Debian and Ubuntu install one `bin` directory per major version.
-const DEBIAN_LIB_ROOT: &str = "/usr/lib/postgresql";
+use super::initdb_cache::InitdbCache;
 
 /// The socket file name holds the port; the socket directory is ours alone, so the
 /// default port cannot clash with another server.
@@ -23,9 +20,6 @@ const PORT: u16 = 5432;
 
 /// The superuser `initdb -U` creates.
 pub(crate) const SUPERUSER: &str = "postgres";
-
-/// The unprivileged account that runs the server when we are root.
-const SERVER_ACCOUNT: &str = "postgres";
 
 /// How long a stopping server may take, as `pg_ctl -w` allows by default, and how often
 /// we look.
@@ -59,237 +53,6 @@ const SETTINGS: &[(&str, &str)] = &[
     ("max_locks_per_transaction", "1024"),
     ("autovacuum", "off"),
 ];
-
-/// A directory holding `initdb`, `pg_ctl` and `postgres`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerBinaries {
-    bindir: PathBuf,
-}
-
-impl ServerBinaries {
-    const REQUIRED: [&'static str; 3] = ["initdb", "pg_ctl", "postgres"];
-
-    /// The first complete set on PATH, then through `pg_config --bindir`, then under
-    /// `/usr/lib/postgresql/<major>/bin`, newest major first.
-    pub fn find() -> anyhow::Result<ServerBinaries> {
-        let path_var = std::env::var_os("PATH");
-        let candidates = candidate_bindirs(
-            path_var.as_deref(),
-            pg_config_bindir(),
-            Path::new(DEBIAN_LIB_ROOT),
-        );
-        ServerBinaries::first_complete(candidates).context(
-            "no PostgreSQL server binaries (initdb, pg_ctl, postgres) found on PATH, through \
-             `pg_config --bindir`, or under /usr/lib/postgresql/*/bin.\n\
-             Install them with `sudo apt-get install -y postgresql` (Debian/Ubuntu) or \
-             `make setup`, or use an existing server with `--database-url URL` (or DATABASE_URL)",
-        )
-    }
-
-    fn first_complete(candidates: impl IntoIterator<Item = PathBuf>) -> Option<ServerBinaries> {
-        candidates
-            .into_iter()
-            .find(|dir| {
-                Self::REQUIRED
-                    .iter()
-                    .all(|tool| is_executable(&dir.join(tool)))
-            })
-            .map(|bindir| ServerBinaries { bindir })
-    }
-
-    #[cfg(test)]
-    pub fn bindir(&self) -> &Path {
-        &self.bindir
-    }
-
-    fn tool(&self, name: &str) -> PathBuf {
-        self.bindir.join(name)
-    }
-}
-
-/// Directories to look in, in order of preference. A PATH entry such as
-/// `/usr/local/bin/initdb` is often a symlink: its real directory is where `pg_ctl` finds
-/// the matching `postgres`, so that is the one we use.
-fn candidate_bindirs(
-    path_var: Option<&OsStr>,
-    pg_config_bindir: Option<PathBuf>,
-    lib_root: &Path,
-) -> Vec<PathBuf> {
-    let on_path = path_var
-        .into_iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("initdb"))
-        .filter(|initdb| is_executable(initdb))
-        .filter_map(|initdb| {
-            fs::canonicalize(initdb)
-                .ok()?
-                .parent()
-                .map(Path::to_path_buf)
-        });
-    let mut candidates: Vec<PathBuf> = on_path.chain(pg_config_bindir).collect();
-    candidates.extend(versioned_bindirs_newest_first(lib_root));
-    candidates
-}
-
-/// `<root>/<major>/bin` for every directory named like a version (`16`, `9.6`).
-fn versioned_bindirs_newest_first(root: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(root) else {
-        return Vec::new();
-    };
-    let mut versioned: Vec<(Vec<u32>, PathBuf)> = entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| {
-            let name = entry.file_name();
-            let version: Option<Vec<u32>> = name
-                .to_str()?
-                .split('.')
-                .map(|part| part.parse().ok())
-                .collect();
-            Some((version?, entry.path().join("bin")))
-        })
-        .collect();
-    versioned.sort_by(|a, b| b.0.cmp(&a.0));
-    versioned.into_iter().map(|(_, bindir)| bindir).collect()
-}
-
-fn pg_config_bindir() -> Option<PathBuf> {
-    let sh = Shell::new().ok()?;
-    let bindir = xshell::cmd!(sh, "pg_config --bindir")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .ok()?;
-    Some(PathBuf::from(bindir.trim()))
-}
-
-fn is_executable(path: &Path) -> bool {
-    fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-}
-
-fn find_program(name: &str) -> Option<PathBuf> {
-    // runuser and setpriv live in sbin, which a non-login root shell may not have on PATH.
-    let fallback = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from);
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .chain(fallback)
-        .map(|dir| dir.join(name))
-        .find(|path| is_executable(path))
-}
-
-/// Who runs the server binaries. `initdb` refuses root, so root hands the work (and the
-/// directory) to the unprivileged `postgres` account.
-#[derive(Debug, Clone)]
-enum ServerAccount {
-    CurrentUser,
-    Switched {
-        uid: u32,
-        gid: u32,
-        switch: UserSwitch,
-    },
-}
-
-#[derive(Debug, Clone)]
-enum UserSwitch {
-    Runuser(PathBuf),
-    Setpriv(PathBuf),
-}
-
-impl ServerAccount {
-    fn detect(sh: &Shell) -> anyhow::Result<ServerAccount> {
-        if !running_as_root(sh)? {
-            return Ok(ServerAccount::CurrentUser);
-        }
-        let id = |flag: &str| -> Option<u32> {
-            let out = xshell::cmd!(sh, "id {flag} {SERVER_ACCOUNT}")
-                .quiet()
-                .ignore_stderr()
-                .read();
-            out.ok()?.trim().parse().ok()
-        };
-        let (Some(uid), Some(gid)) = (id("-u"), id("-g")) else {
-            bail!(
-                "running as root, which initdb refuses, and there is no unprivileged user \
-                 `{SERVER_ACCOUNT}` to run the server as. Create it (installing the postgresql \
-                 package does), run as another user, or use `--database-url URL`"
-            );
-        };
-        if uid == 0 {
-            bail!("user `{SERVER_ACCOUNT}` has uid 0; initdb needs an unprivileged user");
-        }
-        let switch = if let Some(runuser) = find_program("runuser") {
-            UserSwitch::Runuser(runuser)
-        } else if let Some(setpriv) = find_program("setpriv") {
-            UserSwitch::Setpriv(setpriv)
-        } else {
-            bail!(
-                "running as root: need `runuser` or `setpriv` (util-linux) to run the server \
-                 as `{SERVER_ACCOUNT}`"
-            );
-        };
-        Ok(ServerAccount::Switched { uid, gid, switch })
-    }
-
-    fn cmd<'a>(&self, sh: &'a Shell, program: &Path) -> Cmd<'a> {
-        let cmd = match self {
-            ServerAccount::CurrentUser => return sh.cmd(program).quiet(),
-            ServerAccount::Switched {
-                switch: UserSwitch::Runuser(runuser),
-                ..
-            } => sh.cmd(runuser).args(["-u", SERVER_ACCOUNT, "--"]),
-            ServerAccount::Switched {
-                switch: UserSwitch::Setpriv(setpriv),
-                ..
-            } => sh.cmd(setpriv).args([
-                "--reuid",
-                SERVER_ACCOUNT,
-                "--regid",
-                SERVER_ACCOUNT,
-                "--init-groups",
-            ]),
-        };
-        cmd.arg(program).quiet()
-    }
-
-    fn name(&self) -> String {
-        match self {
-            ServerAccount::CurrentUser => format!("uid {}", current_uid()),
-            ServerAccount::Switched { uid, gid, .. } => format!("{SERVER_ACCOUNT} {uid}:{gid}"),
-        }
-    }
-
-    /// A cached data directory is ours when we are root: hand all of it over.
-    fn take_ownership_of_tree(&self, dir: &Path) -> anyhow::Result<()> {
-        match self {
-            ServerAccount::CurrentUser => Ok(()),
-            ServerAccount::Switched { uid, gid, .. } => chown_tree(dir, *uid, *gid),
-        }
-    }
-
-    fn take_ownership(&self, dir: &Path) -> anyhow::Result<()> {
-        if let ServerAccount::Switched { uid, gid, .. } = self {
-            std::os::unix::fs::chown(dir, Some(*uid), Some(*gid))
-                .with_context(|| format!("cannot hand {} to `{SERVER_ACCOUNT}`", dir.display()))?;
-        }
-        Ok(())
-    }
-}
-
-fn current_uid() -> u32 {
-    fs::metadata("/proc/self").map_or(u32::MAX, |meta| meta.uid())
-}
-
-fn running_as_root(sh: &Shell) -> anyhow::Result<bool> {
-    // /proc/self belongs to the effective uid; `id -u` covers systems without /proc.
-    if let Ok(meta) = fs::metadata("/proc/self") {
-        return Ok(meta.uid() == 0);
-    }
-    let uid = xshell::cmd!(sh, "id -u")
-        .quiet()
-        .read()
-        .context("cannot tell who we run as")?;
-    Ok(uid.trim() == "0")
-}
 
 /// Runs a one-shot tool; on failure the error carries what it printed.
 fn run_tool(cmd: Cmd<'_>, what: &str) -> anyhow::Result<()> {
@@ -374,7 +137,7 @@ impl ClusterControl {
             .ok()?;
         let key = format!(
             "bindir={}\nversion={}\ninitdb={}\naccount={}",
-            self.binaries.bindir.display(),
+            self.binaries.bindir().display(),
             version.trim(),
             INITDB_OPTIONS.join(" "),
             self.account.name(),
@@ -602,82 +365,5 @@ impl ThrowawayCluster {
     pub(crate) fn postmaster_pid(&self) -> Option<u32> {
         let pid_file = fs::read_to_string(self.dir.join("data").join("postmaster.pid")).ok()?;
         pid_file.lines().next()?.trim().parse().ok()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fake_bindir(dir: &Path, tools: &[&str]) {
-        fs::create_dir_all(dir).unwrap();
-        for tool in tools {
-            let path = dir.join(tool);
-            fs::write(&path, "#!/bin/sh\n").unwrap();
-            fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
-        }
-    }
-
-    #[test]
-    fn versioned_bindirs_are_newest_major_first() {
-        let root = tempfile::tempdir().unwrap();
-        for version in ["9.6", "10", "16", "15", "not-a-version"] {
-            fake_bindir(
-                &root.path().join(version).join("bin"),
-                &ServerBinaries::REQUIRED,
-            );
-        }
-        let order: Vec<PathBuf> = versioned_bindirs_newest_first(root.path());
-        let expected: Vec<PathBuf> = ["16", "15", "10", "9.6"]
-            .iter()
-            .map(|v| root.path().join(v).join("bin"))
-            .collect();
-        assert_eq!(order, expected);
-    }
-
-    #[test]
-    fn path_comes_first_and_symlinks_resolve_to_the_real_bindir() {
-        let root = tempfile::tempdir().unwrap();
-        let lib = root.path().join("lib");
-        let real = lib.join("14").join("bin");
-        fake_bindir(&real, &ServerBinaries::REQUIRED);
-        fake_bindir(&lib.join("17").join("bin"), &ServerBinaries::REQUIRED);
-        let local_bin = root.path().join("local-bin");
-        fs::create_dir_all(&local_bin).unwrap();
-        std::os::unix::fs::symlink(real.join("initdb"), local_bin.join("initdb")).unwrap();
-        let pg_config = root.path().join("pg-config-bin");
-
-        let path_var = std::env::join_paths([root.path().join("empty"), local_bin]).unwrap();
-        let candidates = candidate_bindirs(Some(&path_var), Some(pg_config.clone()), &lib);
-
-        let real = fs::canonicalize(real).unwrap();
-        assert_eq!(
-            candidates,
-            vec![
-                real.clone(),
-                pg_config,
-                lib.join("17").join("bin"),
-                real.clone()
-            ]
-        );
-        assert_eq!(
-            ServerBinaries::first_complete(candidates).unwrap().bindir(),
-            real
-        );
-    }
-
-    #[test]
-    fn incomplete_bindirs_are_skipped() {
-        let root = tempfile::tempdir().unwrap();
-        let partial = root.path().join("17").join("bin");
-        fake_bindir(&partial, &["initdb", "pg_ctl"]);
-        let complete = root.path().join("15").join("bin");
-        fake_bindir(&complete, &ServerBinaries::REQUIRED);
-        let candidates = candidate_bindirs(None, None, root.path());
-        assert_eq!(
-            ServerBinaries::first_complete(candidates).unwrap().bindir(),
-            complete
-        );
-        assert_eq!(ServerBinaries::first_complete(Vec::new()), None);
     }
 }

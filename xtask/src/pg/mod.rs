@@ -1,6 +1,8 @@
 //! Scratch PostgreSQL: a throwaway cluster of our own, or scratch databases on a server
 //! named by URL. Everything created here is removed on every exit path, Ctrl-C included.
 
+mod account;
+mod binaries;
 mod cleanup;
 mod cluster;
 mod initdb_cache;
