@@ -10,7 +10,7 @@ pub mod verify;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use clap::Args;
 
 use crate::comparison::{self, Comparison};
@@ -98,13 +98,17 @@ pub struct CompareArgs {
 }
 
 impl CompareArgs {
-    /// Everything that can be checked before a server starts: the pack's files and the
-    /// accepted differences.
+    /// Everything that can be checked before a server starts: the pack's files, the
+    /// accepted differences, and that the prelude is a regular file.
     pub fn prepare(
         &self,
         root: &Path,
         config: &Config,
     ) -> anyhow::Result<(Option<Pack>, AcceptedDifferences)> {
+        if let Some(prelude) = &self.server.options(config).prelude {
+            crate::input::check_regular(prelude)
+                .with_context(|| format!("cannot read prelude {}", prelude.display()))?;
+        }
         let pack = match (&self.pack, self.no_pack) {
             (_, true) => None,
             (Some(dir), false) => Some(Pack::read(dir)?),

@@ -194,7 +194,7 @@ impl ScratchServer {
     }
 
     fn create_template(&self, prelude: &Path) -> anyhow::Result<TemplateDatabase> {
-        let sql = std::fs::read_to_string(prelude)
+        let sql = crate::input::read_to_string(prelude)
             .with_context(|| format!("cannot read prelude {}", prelude.display()))?;
         let name = unique_database_name("template");
         let cleanup = self.create_database_from(&name, "template0")?;
