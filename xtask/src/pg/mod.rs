@@ -10,6 +10,7 @@ mod redact;
 #[cfg(test)]
 pub mod testing;
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
@@ -40,9 +41,8 @@ pub struct ServerOptions {
     /// SQL run once, as superuser, in a template database that every scratch database is
     /// created from (roles, schemas owned by other systems).
     ///
-    /// Roles are global to a server: on a server named by URL, the roles a prelude creates
-    /// outlive the run (only databases are dropped), so such a prelude should create them
-    /// only if they do not exist yet.
+    /// Roles are global to a server: on a server named by URL, the roles that the prelude
+    /// (or a migration) creates are dropped again at the end of the run.
     pub prelude: Option<PathBuf>,
 }
 
@@ -66,6 +66,11 @@ pub struct ScratchServer {
     // dropped, then the cluster (if ours) stops.
     admin: Mutex<postgres::Client>,
     template: Option<TemplateDatabase>,
+    /// On a server named by URL, drops the roles the run created, after the databases.
+    _roles_cleanup: Option<CleanupGuard>,
+    /// The roles there were once the prelude had run: those of `initdb`, of the prelude
+    /// and, on a server named by URL, of whoever else uses it.
+    existing_roles: BTreeSet<String>,
     admin_config: postgres::Config,
     description: String,
     version: String,
@@ -110,9 +115,21 @@ impl ScratchServer {
             .with_context(|| format!("unexpected server_version_num {version_num:?}"))?
             / 10_000;
 
+        let roles_cleanup = cluster.is_none().then(|| {
+            let roles_before = role_names(&mut admin);
+            let admin_config = admin_config.clone();
+            CleanupGuard::register(move || {
+                let dropped = roles_before.and_then(|keep| drop_roles_except(&admin_config, &keep));
+                if let Err(err) = dropped {
+                    eprintln!("warning: could not drop the roles this run created: {err:#}");
+                }
+            })
+        });
         let mut server = ScratchServer {
             admin: Mutex::new(admin),
             template: None,
+            _roles_cleanup: roles_cleanup,
+            existing_roles: BTreeSet::new(),
             admin_config,
             description,
             version,
@@ -122,7 +139,25 @@ impl ScratchServer {
         if let Some(prelude) = &options.prelude {
             server.template = Some(server.create_template(prelude)?);
         }
+        server.existing_roles = role_names(
+            server
+                .admin
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner),
+        )?;
         Ok(server)
+    }
+
+    /// The roles that were there before any migration ran (see [`ServerOptions::prelude`]).
+    pub fn existing_roles(&self) -> &BTreeSet<String> {
+        &self.existing_roles
+    }
+
+    /// Drops every role that was not there before the migrations ran, so that the next
+    /// side replays on the server as the first one found it; returns their names.
+    pub fn drop_created_roles(&self) -> anyhow::Result<Vec<String>> {
+        drop_roles_except(&self.admin_config, &self.existing_roles)
+            .with_context(|| format!("cannot drop the roles created on the {}", self.description))
     }
 
     /// `server_version` as the server reports it, e.g. `15.19 (Debian 15.19-0+deb12u1)`.
@@ -284,6 +319,30 @@ fn show_setting(client: &mut postgres::Client, setting: &str) -> anyhow::Result<
         .map_err(postgres_error)
         .with_context(|| format!("cannot read {setting}"))?;
     Ok(row.get(0))
+}
+
+fn role_names(client: &mut postgres::Client) -> anyhow::Result<BTreeSet<String>> {
+    let rows = client
+        .query("SELECT rolname::text FROM pg_roles", &[])
+        .map_err(postgres_error)
+        .context("cannot list the roles")?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+/// Drops every role not in `keep`, through a fresh connection; returns their names.
+fn drop_roles_except(
+    admin_config: &postgres::Config,
+    keep: &BTreeSet<String>,
+) -> anyhow::Result<Vec<String>> {
+    let mut client = admin_config.connect(NoTls).map_err(postgres_error)?;
+    let created: Vec<String> = role_names(&mut client)?.difference(keep).cloned().collect();
+    for role in &created {
+        client
+            .batch_execute(&format!("DROP ROLE IF EXISTS {}", quote_ident(role)))
+            .map_err(postgres_error)
+            .with_context(|| format!("cannot drop role {role}"))?;
+    }
+    Ok(created)
 }
 
 /// Through a fresh connection, since the one that created it may be in use or gone.
