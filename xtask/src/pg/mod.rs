@@ -6,17 +6,16 @@ mod binaries;
 mod cleanup;
 mod cluster;
 mod initdb_cache;
+mod owner;
 mod redact;
 #[cfg(test)]
 pub mod testing;
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
 use postgres::NoTls;
@@ -25,6 +24,7 @@ use crate::migrations::MigrationError;
 pub use cleanup::yield_to_interruption;
 use cleanup::CleanupGuard;
 use cluster::ThrowawayCluster;
+use owner::Owner;
 pub use redact::redact_database_url;
 
 /// PostgreSQL truncates identifiers longer than this (NAMEDATALEN - 1).
@@ -64,7 +64,10 @@ impl fmt::Debug for ServerOptions {
 pub struct ScratchServer {
     // Fields drop in this order: the admin connection closes, then the template is
     // dropped, then the cluster (if ours) stops.
-    admin: Mutex<postgres::Client>,
+    /// Shared with the cleanups that drop databases, which take it first: a Ctrl-C while
+    /// `CREATE DATABASE` runs on it then drops the database once it exists, rather than
+    /// before, which would leave it behind.
+    admin: Arc<Mutex<postgres::Client>>,
     template: Option<TemplateDatabase>,
     /// On a server named by URL, drops the roles the run created, after the databases.
     _roles_cleanup: Option<CleanupGuard>,
@@ -126,7 +129,7 @@ impl ScratchServer {
             })
         });
         let mut server = ScratchServer {
-            admin: Mutex::new(admin),
+            admin: Arc::new(Mutex::new(admin)),
             template: None,
             _roles_cleanup: roles_cleanup,
             existing_roles: BTreeSet::new(),
@@ -139,12 +142,8 @@ impl ScratchServer {
         if let Some(prelude) = &options.prelude {
             server.template = Some(server.create_template(prelude)?);
         }
-        server.existing_roles = role_names(
-            server
-                .admin
-                .get_mut()
-                .unwrap_or_else(PoisonError::into_inner),
-        )?;
+        server.existing_roles =
+            role_names(&mut server.admin.lock().unwrap_or_else(PoisonError::into_inner))?;
         Ok(server)
     }
 
@@ -201,9 +200,10 @@ impl ScratchServer {
     ) -> anyhow::Result<Option<CleanupGuard>> {
         // Registered before creating: a Ctrl-C in between must not leave the database.
         let cleanup = self.cluster.is_none().then(|| {
-            let admin_config = self.admin_config.clone();
+            let (admin, admin_config) = (Arc::clone(&self.admin), self.admin_config.clone());
             let (name, major_version) = (name.to_owned(), self.major_version);
             CleanupGuard::register(move || {
+                let _creation_done = admin.lock().unwrap_or_else(PoisonError::into_inner);
                 if let Err(err) = drop_database(&admin_config, &name, major_version) {
                     eprintln!("warning: could not drop scratch database {name}: {err:#}");
                 }
@@ -366,17 +366,17 @@ fn drop_database(
     .map_err(postgres_error)
 }
 
-/// `xtask_<label>_<pid>_<n>_<random>`: unique within this process by `n`, across
-/// processes and runs by pid and the random part.
+/// Every scratch database's name starts so, then its owner's tag ([`Owner::tag`]).
+const DATABASE_PREFIX: &str = "xtask_";
+
+/// `xtask_<owner tag>_<label>_<n>`: unique within this process by `n`, across processes
+/// and runs by the owner's tag, which also lets a later run tell a leftover of a dead run
+/// (see [`drop_leftover_databases`]).
 fn unique_database_name(label: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let random = std::collections::hash_map::RandomState::new().hash_one(nanos) & 0xff_ffff;
-    let suffix = format!("_{}_{n}_{random:06x}", std::process::id());
-    let prefix = "xtask_";
+    let prefix = format!("{DATABASE_PREFIX}{}_", Owner::current().tag());
+    let suffix = format!("_{n}");
     let label: String = label
         .chars()
         .map(|c| {
