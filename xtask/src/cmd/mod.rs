@@ -155,11 +155,11 @@ impl CompareArgs {
     }
 }
 
-/// Every command starts here: an operation that was cut off must be finished or undone
-/// before anything else reads the directories.
+/// Every command starts here: an operation that was cut off must be finished or undone,
+/// and one under way must end, before anything else reads the directories.
 pub fn refuse_if_interrupted(tree: &Tree) -> anyhow::Result<TreeState> {
     let state = tree.state()?;
-    if let TreeState::Interrupted(_) = state {
+    if let TreeState::Interrupted(_) | TreeState::InProgress(_) = state {
         bail!("{state}");
     }
     Ok(state)
