@@ -4,7 +4,9 @@
 //! under fixed settings (see [`SETTINGS`]) so that two databases print their
 //! definitions the same way whatever the caller's session looks like.
 
+#[macro_use]
 mod queries;
+mod kinds;
 #[cfg(test)]
 mod tests;
 
@@ -71,6 +73,7 @@ pub fn introspect(client: &mut postgres::Client) -> anyhow::Result<Schema> {
             objects.push(object);
         }
     }
+    kinds::read(&mut tx, &schema.server_version, &mut objects)?;
     tx.commit()?;
     // Sorted first, the map is built in one pass rather than by a search per object.
     objects.sort_unstable_by(|a, b| a.id.cmp(&b.id));

@@ -14,13 +14,13 @@ use crate::schema::diff::{Change, SchemaDiff, Side};
 use crate::schema::model::Schema;
 
 /// A fresh database on the tests' shared throwaway cluster.
-struct TestDatabase {
+pub(super) struct TestDatabase {
     client: Client,
     _server: Arc<ScratchServer>,
 }
 
 impl TestDatabase {
-    fn create() -> TestDatabase {
+    pub(super) fn create() -> TestDatabase {
         let (client, server) = scratch_client("introspect");
         TestDatabase {
             client,
@@ -28,12 +28,12 @@ impl TestDatabase {
         }
     }
 
-    fn client(&mut self) -> &mut Client {
+    pub(super) fn client(&mut self) -> &mut Client {
         &mut self.client
     }
 
     /// The schema the database has after running `sql`.
-    fn schema_after(sql: &str) -> Schema {
+    pub(super) fn schema_after(sql: &str) -> Schema {
         let mut db = TestDatabase::create();
         db.client()
             .batch_execute(sql)
@@ -44,13 +44,13 @@ impl TestDatabase {
 
 /// A role made for one test. Roles belong to the whole cluster, so the guard keeps the
 /// shared cluster alive while the test uses the role.
-struct TestRole {
-    name: String,
+pub(super) struct TestRole {
+    pub(super) name: String,
     _server: Arc<ScratchServer>,
 }
 
 impl TestRole {
-    fn create(purpose: &str) -> TestRole {
+    pub(super) fn create(purpose: &str) -> TestRole {
         let name = format!("xtask_introspect_{purpose}");
         let (mut client, server) = scratch_client("roles");
         client
@@ -68,7 +68,7 @@ impl TestRole {
 /// What differs between two models, as the comparison reports it: one line per object
 /// only on one side (`+ column t.a` / `- column t.a`) or per differing property
 /// (`column t.a: default`); column order aside.
-fn differences(a: &Schema, b: &Schema) -> Vec<String> {
+pub(super) fn differences(a: &Schema, b: &Schema) -> Vec<String> {
     let mut found: Vec<String> = SchemaDiff::compare(a, b)
         .differences
         .into_iter()
@@ -90,7 +90,7 @@ fn differences(a: &Schema, b: &Schema) -> Vec<String> {
 /// Asserts that `common` followed by `a`, and `common` followed by `b`, give models that
 /// differ in exactly `expected`.
 #[track_caller]
-fn assert_differ(common: &str, a: &str, b: &str, expected: &[&str]) {
+pub(super) fn assert_differ(common: &str, a: &str, b: &str, expected: &[&str]) {
     let left = TestDatabase::schema_after(&format!("{common};\n{a}"));
     let right = TestDatabase::schema_after(&format!("{common};\n{b}"));
     assert_eq!(
@@ -102,7 +102,7 @@ fn assert_differ(common: &str, a: &str, b: &str, expected: &[&str]) {
 
 /// Asserts that the two setups give equal models (the column order aside).
 #[track_caller]
-fn assert_same(a: &str, b: &str) -> (Schema, Schema) {
+pub(super) fn assert_same(a: &str, b: &str) -> (Schema, Schema) {
     let left = TestDatabase::schema_after(a);
     let right = TestDatabase::schema_after(b);
     assert_eq!(left.objects, right.objects);
