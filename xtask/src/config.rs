@@ -3,12 +3,15 @@
 //! ```toml
 //! prelude = "prelude.sql"                              # roles and schemas the migrations assume
 //! accepted-differences = "accepted-differences.toml"   # reviewed, intended differences
+//! pg = 16                      # the scratch cluster's PostgreSQL major, or a bin directory
 //! ```
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Deserialize;
+
+use crate::pg::BinariesChoice;
 
 pub const FILE_NAME: &str = "xtask.toml";
 
@@ -20,6 +23,7 @@ pub const DEFAULT_ACCEPTED: &str = "accepted-differences.toml";
 pub struct Config {
     pub prelude: Option<PathBuf>,
     pub accepted_differences: Option<PathBuf>,
+    pub pg: Option<BinariesChoice>,
 }
 
 impl Config {
@@ -35,6 +39,7 @@ impl Config {
             .with_context(|| format!("{}: invalid settings", path.display()))?;
         config.prelude = config.prelude.map(|p| root.join(p));
         config.accepted_differences = config.accepted_differences.map(|p| root.join(p));
+        config.pg = config.pg.map(|choice| choice.relative_to(root));
         Ok(config)
     }
 }

@@ -17,7 +17,7 @@ use crate::comparison::{self, Comparison};
 use crate::config::{self, Config};
 use crate::migrations::MigrationChain;
 use crate::pack::Pack;
-use crate::pg::ServerOptions;
+use crate::pg::{self, BinariesChoice, ServerOptions};
 use crate::report::Format;
 use crate::schema::accepted::AcceptedDifferences;
 use crate::tree::{self, Tree, TreeState};
@@ -54,6 +54,13 @@ pub struct ServerArgs {
     /// assume [default: `prelude` in <root>/xtask.toml]
     #[arg(long, value_name = "FILE")]
     prelude: Option<PathBuf>,
+
+    /// The throwaway cluster's server binaries: the first found of a major (`17`), or a
+    /// directory holding initdb, pg_ctl and postgres [default: `pg` in <root>/xtask.toml,
+    /// else the first found on PATH, through pg_config, in /usr/lib/postgresql/*/bin or
+    /// in .pg/*/bin (`make pg-install`)]
+    #[arg(long, value_name = "MAJOR|DIR", env = pg::CHOICE_VAR)]
+    pg: Option<BinariesChoice>,
 }
 
 impl ServerArgs {
@@ -61,6 +68,7 @@ impl ServerArgs {
         ServerOptions {
             database_url: self.database_url.clone(),
             prelude: self.prelude.clone().or_else(|| config.prelude.clone()),
+            binaries: self.pg.clone().or_else(|| config.pg.clone()),
         }
     }
 }

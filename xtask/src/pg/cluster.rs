@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use xshell::{Cmd, Shell};
 
 use super::account::ServerAccount;
-use super::binaries::ServerBinaries;
+use super::binaries::{BinariesChoice, ServerBinaries};
 use super::cleanup::{self, CleanupGuard};
 use super::initdb_cache::InitdbCache;
 
@@ -305,12 +305,13 @@ fn memory_dir_has_room() -> bool {
 /// A running cluster in a temporary directory; stopped and removed when dropped.
 pub(crate) struct ThrowawayCluster {
     dir: PathBuf,
+    binaries: ServerBinaries,
     _cleanup: CleanupGuard,
 }
 
 impl ThrowawayCluster {
-    pub(crate) fn start() -> anyhow::Result<ThrowawayCluster> {
-        let binaries = ServerBinaries::find()?;
+    pub(crate) fn start(choice: Option<&BinariesChoice>) -> anyhow::Result<ThrowawayCluster> {
+        let binaries = ServerBinaries::find(choice)?;
         let account = ServerAccount::detect(&Shell::new()?)?;
         let parent = scratch_parent_dir();
         let temp_dir = tempfile::Builder::new()
@@ -346,6 +347,7 @@ impl ThrowawayCluster {
         control.create_data_dir()?;
         Ok(ThrowawayCluster {
             dir: control.dir,
+            binaries: control.binaries,
             _cleanup: cleanup,
         })
     }
@@ -367,6 +369,11 @@ impl ThrowawayCluster {
             "postgresql:///{dbname}?host={}&port={PORT}&user={SUPERUSER}",
             self.dir.display()
         )
+    }
+
+    /// The server binaries it runs.
+    pub(crate) fn binaries(&self) -> &ServerBinaries {
+        &self.binaries
     }
 
     /// The temporary directory: data directory, socket and server log.

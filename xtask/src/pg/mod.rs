@@ -3,6 +3,7 @@
 
 mod account;
 mod binaries;
+mod capabilities;
 mod cleanup;
 mod cluster;
 mod initdb_cache;
@@ -21,6 +22,8 @@ use anyhow::Context;
 use postgres::NoTls;
 
 use crate::migrations::MigrationError;
+pub use binaries::{BinariesChoice, CHOICE_VAR};
+pub use capabilities::Capabilities;
 pub use cleanup::yield_to_interruption;
 use cleanup::CleanupGuard;
 use cluster::ThrowawayCluster;
@@ -44,6 +47,9 @@ pub struct ServerOptions {
     /// Roles are global to a server: on a server named by URL, the roles that the prelude
     /// (or a migration) creates are dropped again at the end of the run.
     pub prelude: Option<PathBuf>,
+    /// The server binaries of the throwaway cluster (ignored with `database_url`); `None`
+    /// leaves the choice to `XTASK_PG`, else to the order of discovery.
+    pub binaries: Option<BinariesChoice>,
 }
 
 impl fmt::Debug for ServerOptions {
@@ -52,6 +58,7 @@ impl fmt::Debug for ServerOptions {
         f.debug_struct("ServerOptions")
             .field("database_url", &database_url)
             .field("prelude", &self.prelude)
+            .field("binaries", &self.binaries)
             .finish()
     }
 }
@@ -98,9 +105,13 @@ impl ScratchServer {
                 (None, config, format!("server at {redacted}"))
             }
             None => {
-                let cluster = ThrowawayCluster::start()?;
+                let cluster = ThrowawayCluster::start(options.binaries.as_ref())?;
                 let config = cluster.config("postgres");
-                let description = format!("scratch cluster in {}", cluster.dir().display());
+                let description = format!(
+                    "scratch cluster in {} (server binaries in {})",
+                    cluster.dir().display(),
+                    cluster.binaries().bindir().display()
+                );
                 (Some(cluster), config, description)
             }
         };
@@ -117,6 +128,7 @@ impl ScratchServer {
             .parse::<u32>()
             .with_context(|| format!("unexpected server_version_num {version_num:?}"))?
             / 10_000;
+        capabilities::ensure_supported(major_version, &format!("{description}, {version}"))?;
 
         let roles_cleanup = cluster.is_none().then(|| {
             let roles_before = role_names(&mut admin);

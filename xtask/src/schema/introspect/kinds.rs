@@ -24,7 +24,7 @@ macro_rules! function_ref {
     ($oid:literal) => {
         concat!(
             "(SELECT ",
-            qualified!("ref_fn.nspname", "ref_f.proname"),
+            crate::schema::catalog::display_name!("ref_fn.nspname", "ref_f.proname"),
             " || '(' || oidvectortypes(ref_f.proargtypes) || ')'
               FROM pg_proc ref_f JOIN pg_namespace ref_fn ON ref_fn.oid = ref_f.pronamespace
               WHERE ref_f.oid = ",
@@ -35,12 +35,18 @@ macro_rules! function_ref {
 }
 
 /// An operator (its namespace name, name, left and right type OID expressions) as the model
-/// names operators: `name(left type, right type)`, `NONE` for the missing left of a prefix
+/// names operators: `name(left type, right type)`, the schema quoted as an identifier but
+/// not the operator, which is no identifier, `NONE` for the missing left of a prefix
 /// operator.
 macro_rules! operator_name {
     ($nspname:literal, $oprname:literal, $left:literal, $right:literal) => {
         concat!(
-            qualified!($nspname, $oprname),
+            "(CASE WHEN ",
+            $nspname,
+            " = 'public' THEN '' ELSE quote_ident(",
+            $nspname,
+            ") || '.' END) || ",
+            $oprname,
             " || '(' || CASE WHEN ",
             $left,
             " = 0 THEN 'NONE' ELSE format_type(",

@@ -2,6 +2,7 @@
 //! large objects, the database's own settings and grants, and grants on parameters.
 
 use super::KindQuery;
+use crate::schema::catalog::not_extension_member;
 use crate::schema::model::ObjectKind;
 
 pub(in crate::schema::introspect) const EVENT_TRIGGERS: KindQuery = KindQuery {

@@ -2,6 +2,7 @@
 //! mappings can hold credentials: their values are compared through a digest only.
 
 use super::KindQuery;
+use crate::schema::catalog::not_extension_member;
 use crate::schema::model::ObjectKind;
 
 pub(in crate::schema::introspect) const WRAPPERS: KindQuery = KindQuery {

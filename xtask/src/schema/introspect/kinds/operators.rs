@@ -3,6 +3,7 @@
 //! so they are compared there, once.
 
 use super::KindQuery;
+use crate::schema::catalog::{display_name, not_extension_member, user_namespace};
 use crate::schema::model::ObjectKind;
 
 pub(in crate::schema::introspect) const OPERATORS: KindQuery = KindQuery {
@@ -56,12 +57,12 @@ pub(in crate::schema::introspect) const OPERATOR_CLASSES: KindQuery = KindQuery 
         concat!(
             "
 SELECT ",
-            qualified!("n.nspname", "c.opcname"),
+            display_name!("n.nspname", "c.opcname"),
             " || ' USING ' || am.amname AS name,
        format_type(c.opcintype, NULL) AS type,
        c.opcdefault::text AS \"default\",
        ",
-            qualified!("fn.nspname", "f.opfname"),
+            display_name!("fn.nspname", "f.opfname"),
             " AS family,
        CASE WHEN c.opckeytype <> 0 THEN format_type(c.opckeytype, NULL) END AS storage,
        pg_get_userbyid(c.opcowner)::text AS owner,
@@ -92,14 +93,14 @@ pub(in crate::schema::introspect) const OPERATOR_FAMILIES: KindQuery = KindQuery
         concat!(
             "
 SELECT ",
-            qualified!("n.nspname", "f.opfname"),
+            display_name!("n.nspname", "f.opfname"),
             " || ' USING ' || am.amname AS name,
        (SELECT string_agg('OPERATOR ' || ao.amopstrategy || ' ' || ",
             operator_ref!("ao.amopopr"),
             "
                           || CASE WHEN ao.amoppurpose = 'o' THEN ' FOR ORDER BY ' || (
                                   SELECT ",
-            qualified!("sn.nspname", "sf.opfname"),
+            display_name!("sn.nspname", "sf.opfname"),
             " FROM pg_opfamily sf
                                   JOIN pg_namespace sn ON sn.oid = sf.opfnamespace
                                   WHERE sf.oid = ao.amopsortfamily) ELSE '' END,

@@ -1,6 +1,7 @@
 //! Logical replication: publications and subscriptions.
 
 use super::KindQuery;
+use crate::schema::catalog::display_name;
 use crate::schema::model::ObjectKind;
 
 /// Publications, given the expressions for a published table's column list and row filter
@@ -19,7 +20,7 @@ SELECT p.pubname::text AS name,
                  CASE WHEN p.pubtruncate THEN 'truncate' END) AS publish,
        p.pubviaroot::text AS via_root,
        (SELECT string_agg(",
-            qualified!("tn.nspname", "t.relname"),
+            display_name!("tn.nspname", "t.relname"),
             "
                           || coalesce(' (' || ",
             $columns,
@@ -27,7 +28,7 @@ SELECT p.pubname::text AS name,
                           || coalesce(' WHERE ' || ",
             $filter,
             ", ''), '; ' ORDER BY ",
-            qualified!("tn.nspname", "t.relname"),
+            display_name!("tn.nspname", "t.relname"),
             ")
         FROM pg_publication_rel pr
         JOIN pg_class t ON t.oid = pr.prrelid

@@ -2,6 +2,7 @@
 //! templates; those of the catalog (`english`, `simple`) are left out with their schema.
 
 use super::KindQuery;
+use crate::schema::catalog::{display_name, not_extension_member, user_namespace};
 use crate::schema::model::ObjectKind;
 
 /// Configurations with their parser and, per token type of the parser, the dictionaries
@@ -14,14 +15,14 @@ pub(in crate::schema::introspect) const CONFIGURATIONS: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            qualified!("n.nspname", "c.cfgname"),
+            display_name!("n.nspname", "c.cfgname"),
             " AS name,
        ",
-            qualified!("pn.nspname", "p.prsname"),
+            display_name!("pn.nspname", "p.prsname"),
             " AS parser,
        (SELECT string_agg(tt.alias || ': ' || m.dictionaries, '; ' ORDER BY tt.alias)
         FROM (SELECT m.maptokentype, string_agg(",
-            qualified!("dn.nspname", "d.dictname"),
+            display_name!("dn.nspname", "d.dictname"),
             ", ', ' ORDER BY m.mapseqno) AS dictionaries
               FROM pg_ts_config_map m
               JOIN pg_ts_dict d ON d.oid = m.mapdict
@@ -53,10 +54,10 @@ pub(in crate::schema::introspect) const DICTIONARIES: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            qualified!("n.nspname", "d.dictname"),
+            display_name!("n.nspname", "d.dictname"),
             " AS name,
        ",
-            qualified!("tn.nspname", "t.tmplname"),
+            display_name!("tn.nspname", "t.tmplname"),
             " AS template,
        d.dictinitoption AS options,
        pg_get_userbyid(d.dictowner)::text AS owner,
@@ -83,7 +84,7 @@ pub(in crate::schema::introspect) const PARSERS: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            qualified!("n.nspname", "p.prsname"),
+            display_name!("n.nspname", "p.prsname"),
             " AS name,
        ",
             function_ref!("p.prsstart"),
@@ -121,7 +122,7 @@ pub(in crate::schema::introspect) const TEMPLATES: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            qualified!("n.nspname", "t.tmplname"),
+            display_name!("n.nspname", "t.tmplname"),
             " AS name,
        CASE WHEN t.tmplinit <> 0 THEN ",
             function_ref!("t.tmplinit"),

@@ -3,6 +3,7 @@
 //! would otherwise go unseen.
 
 use super::KindQuery;
+use crate::schema::catalog::{display_name, not_extension_member, user_namespace};
 use crate::schema::model::ObjectKind;
 
 /// Range types with what makes one: subtype, its operator class and collation, the
@@ -15,11 +16,11 @@ pub(in crate::schema::introspect) const RANGE_TYPES: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            qualified!("n.nspname", "t.typname"),
+            display_name!("n.nspname", "t.typname"),
             " AS name,
        format_type(r.rngsubtype, NULL) AS subtype,
        ",
-            qualified!("opn.nspname", "opc.opcname"),
+            display_name!("opn.nspname", "opc.opcname"),
             " AS subtype_opclass,
        CASE WHEN r.rngcollation <> 0 THEN r.rngcollation::regcollation::text END AS collation,
        CASE WHEN r.rngcanonical <> 0 THEN ",
@@ -56,7 +57,7 @@ macro_rules! collations {
         concat!(
             "
 SELECT ",
-            qualified!("n.nspname", "c.collname"),
+            display_name!("n.nspname", "c.collname"),
             " AS name,
        CASE c.collprovider WHEN 'c' THEN 'libc' WHEN 'i' THEN 'icu' WHEN 'b' THEN 'builtin'
                            WHEN 'd' THEN 'default' END AS provider,
@@ -135,7 +136,7 @@ pub(in crate::schema::introspect) const CONVERSIONS: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            qualified!("n.nspname", "c.conname"),
+            display_name!("n.nspname", "c.conname"),
             " AS name,
        pg_encoding_to_char(c.conforencoding)::text AS source,
        pg_encoding_to_char(c.contoencoding)::text AS destination,
