@@ -446,3 +446,67 @@ fn a_broken_pack_is_refused_before_any_server_starts() {
     assert!(shown.contains("core.python"), "{shown}");
     assert!(!repository.root().join("migrations.old").exists());
 }
+
+/// Whether the process is stopped (state `T` in `/proc/<pid>/stat`).
+fn is_stopped(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('T'))
+    })
+}
+
+#[test]
+fn a_second_writer_is_refused_while_the_first_is_frozen_mid_swap() {
+    let reference = Repository::staged();
+    assert_exit(&reference.run(&["consolidate", "--quiet"]), 0);
+    let consolidated = without_lock_time(&reference.snapshot());
+
+    let repository = Repository::staged();
+    let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("xtask"))
+        .env_remove("DATABASE_URL")
+        .env("XTASK_FAILPOINT", "consolidate:after-step-3")
+        .env("XTASK_FAILPOINT_SIGNAL", "STOP")
+        .arg("--root")
+        .arg(repository.root())
+        .args(["consolidate", "--quiet"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = first.id();
+    // It verifies first, then stops itself between two steps of the swap.
+    while !is_stopped(pid) {
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the first run ended before the failpoint"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let frozen = repository.snapshot();
+
+    for command in [&["consolidate", "--quiet"][..], &["rollback"]] {
+        let output = repository.run(command);
+        assert_exit(&output, 2);
+        let shown = text(&output);
+        assert!(
+            shown.contains("another run is changing the tree"),
+            "{shown}"
+        );
+        assert!(shown.contains(&format!("process {pid}")), "{shown}");
+    }
+    let status = repository.run(&["status"]);
+    assert_exit(&status, 1);
+    assert!(text(&status).contains("under way"), "{}", text(&status));
+    assert!(!text(&status).contains("interrupted"), "{}", text(&status));
+    let verify = repository.run(&["verify", "--quiet"]);
+    assert_exit(&verify, 2);
+    assert!(text(&verify).contains("under way"), "{}", text(&verify));
+    assert_eq!(repository.snapshot(), frozen);
+
+    std::process::Command::new("kill")
+        .args(["-CONT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(first.wait().unwrap().success());
+    assert_exit(&repository.run(&["status"]), 0);
+    assert_eq!(without_lock_time(&repository.snapshot()), consolidated);
+}

@@ -364,6 +364,67 @@ fn a_table_created_and_dropped_leaves_no_trace() {
     );
 }
 
+/// A schema, a table, a column and an index whose names need quoting: a dot, a space,
+/// upper case and a double quote.
+const ODD_NAMES: &str = "CREATE SCHEMA \"Audit Log\";
+CREATE TABLE \"Audit Log\".\"say \"\"hi\"\"\" (id INTEGER PRIMARY KEY, \"Col.x\" TEXT NOT NULL, \"A\" INTEGER, a INTEGER);
+CREATE INDEX \"Idx 1\" ON \"Audit Log\".\"say \"\"hi\"\"\" (\"Col.x\");
+INSERT INTO \"Audit Log\".\"say \"\"hi\"\"\" VALUES (1, 'x', 2, 3);
+";
+
+#[test]
+fn names_are_quoted_as_postgresql_quotes_them() {
+    // `"audit.thing"` is a table in `public`, `audit.thing` one in `audit`; `"A"` is not
+    // `a`. Each side holds one table of such pairs; both hold both tables of other pairs.
+    let pair = Pair::new(
+        "CREATE SCHEMA audit;
+CREATE TABLE \"audit.both\" (id INTEGER);
+CREATE TABLE audit.both (id INTEGER);
+CREATE TABLE \"B\" (id INTEGER);
+CREATE TABLE b (id INTEGER);
+",
+        "CREATE TABLE audit.thing (id INTEGER);\nCREATE TABLE a (n INTEGER);",
+        "CREATE TABLE \"audit.thing\" (id INTEGER);\nCREATE TABLE \"A\" (n INTEGER);",
+    );
+    let (code, report) = pair.report(&[]);
+    let mut names = named(&report);
+    names.sort();
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        names,
+        [
+            "table \"A\"",
+            "table \"audit.thing\"",
+            "table a",
+            "table audit.thing"
+        ]
+    );
+}
+
+#[test]
+fn odd_names_written_another_way_are_equal() {
+    // Created under another name and renamed to the final one, keys and NOT NULL added
+    // afterwards, the columns in another order.
+    let renamed = "CREATE SCHEMA \"Audit Log\";
+CREATE TABLE \"Audit Log\".tmp (a INTEGER, \"A\" INTEGER, \"Col.x\" TEXT, id INTEGER);
+ALTER TABLE \"Audit Log\".tmp RENAME TO \"say \"\"hi\"\"\";
+ALTER TABLE \"Audit Log\".\"say \"\"hi\"\"\" ADD PRIMARY KEY (id), ALTER COLUMN \"Col.x\" SET NOT NULL;
+CREATE INDEX \"Idx 1\" ON \"Audit Log\".\"say \"\"hi\"\"\" (\"Col.x\");
+INSERT INTO \"Audit Log\".\"say \"\"hi\"\"\" (id, \"Col.x\", \"A\", a) VALUES (1, 'x', 2, 3);
+";
+    assert_equal(ODD_NAMES, renamed);
+}
+
+#[test]
+fn a_change_to_an_odd_name_is_named_quoted() {
+    assert_reported(
+        ODD_NAMES,
+        "",
+        "ALTER TABLE \"Audit Log\".\"say \"\"hi\"\"\" ALTER COLUMN \"Col.x\" SET DEFAULT 'y';",
+        "column \"Audit Log\".\"say \"\"hi\"\"\".\"Col.x\"",
+    );
+}
+
 #[test]
 fn column_order_is_a_note_unless_strict() {
     let pair = Pair::new(

@@ -162,11 +162,11 @@ pub fn load_accepted(
     }
 }
 
-/// Every command starts here: an operation that was cut off must be finished or undone
-/// before anything else reads the directories.
+/// Every command starts here: an operation that was cut off must be finished or undone,
+/// and one under way must end, before anything else reads the directories.
 pub fn refuse_if_interrupted(tree: &Tree) -> anyhow::Result<TreeState> {
     let state = tree.state()?;
-    if let TreeState::Interrupted(_) = state {
+    if let TreeState::Interrupted(_) | TreeState::InProgress(_) = state {
         bail!("{state}");
     }
     Ok(state)

@@ -28,7 +28,9 @@ impl Status {
             TreeState::Consolidated(checks) => {
                 checks.backup == ManifestCheck::Intact && checks.migrations == ManifestCheck::Intact
             }
-            TreeState::Interrupted(_) | TreeState::Inconsistent(_) => false,
+            TreeState::Interrupted(_) | TreeState::InProgress(_) | TreeState::Inconsistent(_) => {
+                false
+            }
         };
         Ok(if sound { exit::OK } else { exit::DIFFERENT })
     }

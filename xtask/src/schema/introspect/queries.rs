@@ -1,10 +1,17 @@
 //! The catalog queries, one per object kind, each for the whole database.
 //!
-//! Every query returns text columns only: `name` (the model's display name), optionally
-//! `table` (the display name of the table the object belongs to), and one column per
-//! property, named as the property. A NULL column is an absent property. The one exception
-//! is the column query's `position`, a number that orders each table's columns and is not a
-//! property.
+//! Every query returns text columns only, each with one of these names:
+//! - `sql_schema`, `sql_name`, `sql_member`, `sql_arguments`: the object's name, part by
+//!   part, quoted by `quote_ident` (see [`SqlName`](crate::schema::model::SqlName), from
+//!   which the model's display name is built); [`object_name`] and [`member_name`] give the
+//!   first ones. A kind whose objects are not named by identifiers (a cast is
+//!   `(integer AS text)`) returns `name` instead, its display name, also used as `sql_name`
+//!   when that is not given.
+//! - `table`, optionally: the display name of the table the object belongs to
+//!   ([`display_name`]).
+//! - Any other column is a property, named as the property. A NULL column is an absent
+//!   property. The one exception is the column query's `position`, a number that orders
+//!   each table's columns and is not a property.
 //!
 //! What every query leaves out, because it is not schema or not ours:
 //! - system schemas (`pg_catalog`, `information_schema`, `pg_toast*`, `pg_temp*`);
@@ -18,64 +25,31 @@
 //! triggers, range types, default privileges (`ALTER DEFAULT PRIVILEGES`), casts,
 //! operators, collations, text search configurations, publications, foreign servers.
 
-/// The model's naming rule: `schema.name`, or only `name` in `public`.
-macro_rules! qualified {
-    ($schema:literal, $name:literal) => {
+use crate::schema::catalog::{display_name, not_extension_member, user_namespace, user_relation};
+
+/// The naming columns of an object named `$name` in the namespace `$n` (a `pg_namespace`
+/// alias): `sql_schema` and `sql_name`, quoted.
+macro_rules! object_name {
+    ($n:literal, $name:literal) => {
         concat!(
-            "(CASE WHEN ",
-            $schema,
-            " = 'public' THEN ",
+            "quote_ident(",
+            $n,
+            ".nspname) AS sql_schema, quote_ident(",
             $name,
-            " ELSE ",
-            $schema,
-            " || '.' || ",
-            $name,
-            " END)"
+            ") AS sql_name"
         )
     };
 }
 
-/// The namespace (a `pg_namespace` alias) is not a system one. `LIKE` rather than a regular
-/// expression: in some plans the test runs once per row, not once per namespace.
-macro_rules! user_namespace {
-    ($n:literal) => {
+/// The naming columns of a member named `$member` of the table or domain named `$of` in
+/// the namespace `$n`: those of [`object_name`] for the table or domain, and `sql_member`.
+macro_rules! member_name {
+    ($n:literal, $of:literal, $member:literal) => {
         concat!(
-            "(",
-            $n,
-            ".nspname NOT IN ('pg_catalog', 'information_schema') AND ",
-            $n,
-            ".nspname NOT LIKE 'pg\\_toast%' AND ",
-            $n,
-            ".nspname NOT LIKE 'pg\\_temp%')"
-        )
-    };
-}
-
-/// The object (the OID expression `$oid`, given in pieces, in the catalog `$catalog`) is
-/// not part of an extension. An extension membership always refers to the extension;
-/// saying so lets the server find the few memberships through `pg_depend_reference_index`
-/// instead of scanning all of `pg_depend` in every query.
-macro_rules! not_extension_member {
-    ($catalog:literal, $($oid:literal),+) => {
-        concat!(
-            "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '", $catalog,
-            "'::regclass AND e.objid = ", $($oid,)+ " AND e.deptype = 'e'",
-            " AND e.refclassid = 'pg_extension'::regclass)"
-        )
-    };
-}
-
-/// The relation (a `pg_class` alias `$c` in the namespace alias `$n`) is ours.
-macro_rules! user_relation {
-    ($c:literal, $n:literal) => {
-        concat!(
-            "(",
-            user_namespace!($n),
-            " AND ",
-            not_extension_member!("pg_class", $c, ".oid"),
-            " AND ",
-            $c,
-            ".relname <> '_sqlx_migrations')"
+            object_name!($n, $of),
+            ", quote_ident(",
+            $member,
+            ") AS sql_member"
         )
     };
 }
@@ -141,31 +115,11 @@ LEFT JOIN pg_description ds ON ds.objoid = ",
     };
 }
 
-/// Printed definitions depend on these: `search_path` decides which names are qualified
-/// (`public` objects print bare, as the model names them; everything else qualified, and
-/// `pg_catalog` is searched first implicitly so built-in types print bare); the date, time
-/// zone and float settings decide how constants in defaults and checks print; the quoting
-/// settings decide how identifiers and literals print. JIT compilation is off: from a few
-/// thousand tables on, the planner costs a catalog query above `jit_above_cost`, and
-/// compiling one (some 250 million instructions, measured) costs more than running it.
-/// `SET LOCAL` keeps the caller's session as it was.
-pub(super) const SETTINGS: &str = "\
-    SET LOCAL jit = off;
-    SET LOCAL search_path = public;
-    SET LOCAL DateStyle = 'ISO, YMD';
-    SET LOCAL IntervalStyle = 'postgres';
-    SET LOCAL TimeZone = 'UTC';
-    SET LOCAL extra_float_digits = 1;
-    SET LOCAL bytea_output = 'hex';
-    SET LOCAL lc_monetary = 'C';
-    SET LOCAL standard_conforming_strings = on;
-    SET LOCAL quote_all_identifiers = off;";
-
 /// Extensions are database-wide, so their names are not qualified. Every extension counts,
 /// `plpgsql` too: a database without it is a different database.
 pub(super) const EXTENSIONS: &str = concat!(
     "
-SELECT x.extname::text AS name,
+SELECT quote_ident(x.extname) AS sql_name,
        x.extversion AS version,
        n.nspname::text AS schema,
        ds.description AS comment
@@ -177,7 +131,7 @@ JOIN pg_namespace n ON n.oid = x.extnamespace",
 /// `public` is included like any other schema: its comment and privileges are schema too.
 pub(super) const SCHEMAS: &str = concat!(
     "
-SELECT n.nspname::text AS name,
+SELECT quote_ident(n.nspname) AS sql_name,
        ds.description AS comment,
        ",
     acl!("n.nspacl", "'n'", "n.nspowner"),
@@ -199,9 +153,9 @@ WHERE ",
 pub(super) const TABLES: &str = concat!(
     "
 SELECT ",
-    qualified!("n.nspname", "c.relname"),
-    " AS name, ",
-    qualified!("n.nspname", "c.relname"),
+    object_name!("n", "c.relname"),
+    ", ",
+    display_name!("n.nspname", "c.relname"),
     " AS \"table\",
        CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table'
                       WHEN 'f' THEN 'foreign table' END AS kind,
@@ -216,7 +170,7 @@ SELECT ",
        c.relforcerowsecurity::text AS force_row_security,
        CASE c.relreplident WHEN 'd' THEN 'default' WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'
                            WHEN 'i' THEN 'index' END AS replica_identity,
-       cl.relname AS clustered_on,
+       quote_ident(cl.relname) AS clustered_on,
        ",
     options!("c.reloptions"),
     " AS options,
@@ -227,7 +181,7 @@ SELECT ",
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN (SELECT i.inhrelid, string_agg(",
-    qualified!("pn.nspname", "p.relname"),
+    display_name!("pn.nspname", "p.relname"),
     ", ', ' ORDER BY i.inhseqno) AS parents
            FROM pg_inherits i
            JOIN pg_class p ON p.oid = i.inhparent
@@ -254,9 +208,9 @@ WHERE c.relkind IN ('r', 'p', 'f') AND ",
 pub(super) const COLUMNS: &str = concat!(
     "
 SELECT ",
-    qualified!("n.nspname", "c.relname"),
-    " || '.' || a.attname AS name, ",
-    qualified!("n.nspname", "c.relname"),
+    member_name!("n", "c.relname", "a.attname"),
+    ", ",
+    display_name!("n.nspname", "c.relname"),
     " AS \"table\",
        format_type(a.atttypid, a.atttypmod) AS type,
        (NOT a.attnotnull)::text AS nullable,
@@ -334,13 +288,11 @@ macro_rules! spelled_constraint_definition {
 /// objects, so the parameters are `options`.
 pub(super) const CONSTRAINTS: &str = concat!(
     "
-SELECT CASE WHEN k.conrelid <> 0 THEN ",
-    qualified!("n.nspname", "c.relname"),
-    " ELSE ",
-    qualified!("tn.nspname", "t.typname"),
-    " END || '.' || k.conname AS name,
+SELECT quote_ident(coalesce(n.nspname, tn.nspname)) AS sql_schema,
+       quote_ident(coalesce(c.relname, t.typname)) AS sql_name,
+       quote_ident(k.conname) AS sql_member,
        CASE WHEN k.conrelid <> 0 THEN ",
-    qualified!("n.nspname", "c.relname"),
+    display_name!("n.nspname", "c.relname"),
     " END AS \"table\",
        CASE k.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'c' THEN 'check'
                       WHEN 'f' THEN 'foreign key' WHEN 'x' THEN 'exclusion'
@@ -469,9 +421,9 @@ macro_rules! spelled_index_definition {
 pub(super) const INDEXES: &str = concat!(
     "
 SELECT ",
-    qualified!("n.nspname", "i.relname"),
-    " AS name, ",
-    qualified!("n.nspname", "c.relname"),
+    object_name!("n", "i.relname"),
+    ", ",
+    display_name!("n.nspname", "c.relname"),
     " AS \"table\",
        coalesce(",
     spelled_index_definition!(),
@@ -509,9 +461,9 @@ pub(super) const SPELLED_AND_PRINTED_INDEXES: &str = concat!(
 pub(super) const SEQUENCES: &str = concat!(
     "
 SELECT ",
-    qualified!("n.nspname", "c.relname"),
-    " AS name, ",
-    qualified!("own.nspname", "own.relname"),
+    object_name!("n", "c.relname"),
+    ", ",
+    display_name!("own.nspname", "own.relname"),
     " AS \"table\",
        format_type(s.seqtypid, NULL) AS type,
        s.seqstart::text AS start,
@@ -521,8 +473,8 @@ SELECT ",
        s.seqcache::text AS cache,
        s.seqcycle::text AS cycle,
        ",
-    qualified!("own.nspname", "own.relname"),
-    " || '.' || own.attname AS owned_by,
+    display_name!("own.nspname", "own.relname"),
+    " || '.' || quote_ident(own.attname) AS owned_by,
        ds.description AS comment,
        ",
     acl!("c.relacl", "'s'", "c.relowner"),
@@ -549,8 +501,8 @@ WHERE ",
 pub(super) const ENUMS: &str = concat!(
     "
 SELECT ",
-    qualified!("n.nspname", "t.typname"),
-    " AS name,
+    object_name!("n", "t.typname"),
+    ",
        (SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e
         WHERE e.enumtypid = t.oid)::text AS labels,
        ds.description AS comment,
@@ -571,8 +523,8 @@ WHERE t.typtype = 'e' AND ",
 pub(super) const DOMAINS: &str = concat!(
     "
 SELECT ",
-    qualified!("n.nspname", "t.typname"),
-    " AS name,
+    object_name!("n", "t.typname"),
+    ",
        format_type(t.typbasetype, t.typtypmod) AS type,
        pg_get_expr(t.typdefaultbin, 0) AS \"default\",
        (NOT t.typnotnull)::text AS nullable,
@@ -598,8 +550,8 @@ WHERE t.typtype = 'd' AND ",
 pub(super) const COMPOSITE_TYPES: &str = concat!(
     "
 SELECT ",
-    qualified!("n.nspname", "t.typname"),
-    " AS name,
+    object_name!("n", "t.typname"),
+    ",
        (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod)
                           || CASE WHEN a.attcollation <> at.typcollation
                                   THEN ' COLLATE ' || a.attcollation::regcollation::text
@@ -630,8 +582,9 @@ WHERE t.typtype = 'c' AND ",
 pub(super) const FUNCTIONS: &str = concat!(
     "
 SELECT ",
-    qualified!("n.nspname", "p.proname"),
-    " || '(' || oidvectortypes(p.proargtypes) || ')' AS name,
+    object_name!("n", "p.proname"),
+    ",
+       '(' || oidvectortypes(p.proargtypes) || ')' AS sql_arguments,
        CASE p.prokind WHEN 'f' THEN 'function' WHEN 'p' THEN 'procedure'
                       WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window' END AS kind,
        CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) ELSE concat_ws(', ',
@@ -665,9 +618,9 @@ WHERE ",
 pub(super) const TRIGGERS: &str = concat!(
     "
 SELECT ",
-    qualified!("n.nspname", "c.relname"),
-    " || '.' || tg.tgname AS name, ",
-    qualified!("n.nspname", "c.relname"),
+    member_name!("n", "c.relname", "tg.tgname"),
+    ", ",
+    display_name!("n.nspname", "c.relname"),
     " AS \"table\",
        pg_get_triggerdef(tg.oid) AS definition,
        CASE tg.tgenabled WHEN 'O' THEN 'enabled' WHEN 'D' THEN 'disabled'
@@ -689,9 +642,9 @@ macro_rules! views {
         concat!(
             "
 SELECT ",
-            qualified!("n.nspname", "c.relname"),
-            " AS name, ",
-            qualified!("n.nspname", "c.relname"),
+            object_name!("n", "c.relname"),
+            ", ",
+            display_name!("n.nspname", "c.relname"),
             " AS \"table\",
        pg_get_viewdef(c.oid, true) AS definition,
        CASE WHEN c.relkind = 'm' THEN c.relispopulated::text END AS populated,
@@ -722,9 +675,9 @@ pub(super) const MATERIALIZED_VIEWS: &str = views!("m");
 pub(super) const POLICIES: &str = concat!(
     "
 SELECT ",
-    qualified!("n.nspname", "c.relname"),
-    " || '.' || p.polname AS name, ",
-    qualified!("n.nspname", "c.relname"),
+    member_name!("n", "c.relname", "p.polname"),
+    ", ",
+    display_name!("n.nspname", "c.relname"),
     " AS \"table\",
        CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
                      WHEN 'd' THEN 'DELETE' WHEN '*' THEN 'ALL' END AS command,

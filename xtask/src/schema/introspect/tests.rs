@@ -267,6 +267,59 @@ fn every_kind_is_read_and_named() {
 }
 
 #[test]
+fn names_are_quoted_as_postgresql_quotes_them_and_never_meet() {
+    let schema = TestDatabase::schema_after(
+        "CREATE SCHEMA audit;
+         CREATE SCHEMA \"Audit Log\";
+         CREATE TABLE audit.thing (id integer);
+         CREATE TABLE \"audit.thing\" (id integer);
+         CREATE TABLE a (n integer);
+         CREATE TABLE \"A\" (n integer, \"N\" integer, \"say \"\"hi\"\"\" integer);
+         CREATE TABLE \"Audit Log\".\"my table\" (\"Col.x\" text CONSTRAINT \"Check me\" CHECK (true));
+         CREATE INDEX \"Idx 1\" ON \"Audit Log\".\"my table\" (\"Col.x\");
+         CREATE FUNCTION \"Audit Log\".\"Add\"(integer) RETURNS integer LANGUAGE sql AS 'SELECT 1';
+         CREATE TABLE \"user\" (id integer)",
+    );
+    let name = |display: &str| {
+        schema
+            .objects
+            .values()
+            .find(|o| o.id.to_string() == display)
+            .unwrap_or_else(|| panic!("{display} missing: {:#?}", schema.objects.keys()))
+    };
+    for table in ["audit.thing", "\"audit.thing\"", "a", "\"A\"", "\"user\""] {
+        assert_eq!(
+            name(&format!("table {table}")).table.as_deref(),
+            Some(table)
+        );
+    }
+    name("column \"A\".\"N\"");
+    name("column \"A\".n");
+    name("column \"A\".\"say \"\"hi\"\"\"");
+    name("schema \"Audit Log\"");
+    name("index \"Audit Log\".\"Idx 1\"");
+    assert_eq!(
+        schema.column_order["\"A\""],
+        ["n", "\"N\"", "\"say \"\"hi\"\"\""]
+    );
+
+    let column = name("column \"Audit Log\".\"my table\".\"Col.x\"");
+    assert_eq!(column.sql.qualified(), "\"Audit Log\".\"my table\"");
+    assert_eq!(column.sql.member.as_deref(), Some("\"Col.x\""));
+    assert_eq!(column.table.as_deref(), Some("\"Audit Log\".\"my table\""));
+    let constraint = name("constraint \"Audit Log\".\"my table\".\"Check me\"");
+    assert_eq!(constraint.sql.member.as_deref(), Some("\"Check me\""));
+    let function = name("function \"Audit Log\".\"Add\"(integer)");
+    assert_eq!(function.sql.qualified(), "\"Audit Log\".\"Add\"(integer)");
+    assert_eq!(name("table a").sql.qualified(), "public.a");
+    assert_eq!(name("table \"user\"").sql.qualified(), "public.\"user\"");
+    assert_eq!(
+        name("schema \"Audit Log\"").sql.qualified(),
+        "\"Audit Log\""
+    );
+}
+
+#[test]
 fn a_column_default() {
     assert_differ(
         "",
@@ -849,7 +902,7 @@ fn spelled_as_printed(setup: &str, query: &str) -> Vec<String> {
     let mut db = TestDatabase::create();
     db.client().batch_execute(setup).expect("setting up");
     let mut tx = db.client().transaction().expect("a transaction");
-    tx.batch_execute(super::queries::SETTINGS)
+    tx.batch_execute(crate::schema::catalog::SETTINGS)
         .expect("the introspection settings");
     let mut spelled = Vec::new();
     for row in tx.query(query, &[]).expect("spelling and printing") {
