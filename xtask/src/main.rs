@@ -13,6 +13,7 @@ mod pg;
 mod report;
 mod schema;
 mod sorted;
+mod sqlx_table;
 mod tree;
 mod ui;
 
@@ -56,6 +57,7 @@ enum Command {
     Status(cmd::status::Status),
     Analyze(cmd::analyze::Analyze),
     LoadPack(cmd::load_pack::LoadPack),
+    Rebaseline(cmd::rebaseline::Rebaseline),
     Bench(cmd::bench::Bench),
 }
 
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Verify(verify) => verify.run(&root),
         Command::Consolidate(consolidate) => consolidate.run(&root),
         Command::LoadPack(load_pack) => load_pack.run(&root),
+        Command::Rebaseline(rebaseline) => rebaseline.run(&root),
         Command::Rollback(rollback) => rollback.run(&root),
         Command::Status(status) => status.run(&root),
     };

@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod bench;
 pub mod consolidate;
 pub mod load_pack;
+pub mod rebaseline;
 pub mod rollback;
 pub mod status;
 pub mod verify;
@@ -128,21 +129,7 @@ impl CompareArgs {
                 }
             }
         };
-        let accepted = match self
-            .accepted
-            .clone()
-            .or_else(|| config.accepted_differences.clone())
-        {
-            Some(path) => AcceptedDifferences::load(&path)?,
-            None => {
-                let default = root.join(config::DEFAULT_ACCEPTED);
-                if default.exists() {
-                    AcceptedDifferences::load(&default)?
-                } else {
-                    AcceptedDifferences::default()
-                }
-            }
-        };
+        let accepted = load_accepted(root, config, self.accepted.as_deref())?;
         Ok((pack, accepted))
     }
 
@@ -164,6 +151,26 @@ impl CompareArgs {
         }
         let progress = Progress::new(self.quiet);
         comparison::compare(&self.server.options(config), old, new, pack, &progress)
+    }
+}
+
+/// The accepted differences: the file given, else the one `xtask.toml` names, else the
+/// default file if present.
+pub fn load_accepted(
+    root: &Path,
+    config: &Config,
+    given: Option<&Path>,
+) -> anyhow::Result<AcceptedDifferences> {
+    match given.or(config.accepted_differences.as_deref()) {
+        Some(path) => AcceptedDifferences::load(path),
+        None => {
+            let default = root.join(config::DEFAULT_ACCEPTED);
+            if default.exists() {
+                AcceptedDifferences::load(&default)
+            } else {
+                Ok(AcceptedDifferences::default())
+            }
+        }
     }
 }
 

@@ -403,13 +403,13 @@ fn unique_database_name(label: &str) -> String {
     format!("{prefix}{label}{suffix}")
 }
 
-fn quote_ident(name: &str) -> String {
+pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A server error as its own text (severity, message, detail, hint); the driver's error
 /// would print that text twice in a cause chain.
-fn postgres_error(err: postgres::Error) -> anyhow::Error {
+pub(crate) fn postgres_error(err: postgres::Error) -> anyhow::Error {
     match err.as_db_error() {
         Some(db) => anyhow::anyhow!("{db}"),
         None => anyhow::Error::new(err),
