@@ -377,6 +377,33 @@ fn an_extension_is_compared() {
 }
 
 #[test]
+fn a_grant_on_an_extension_member_is_compared() {
+    assert_reported(
+        "CREATE EXTENSION pgcrypto;\n",
+        "",
+        "REVOKE EXECUTE ON FUNCTION digest(text, text) FROM PUBLIC;",
+        "extension_member pgcrypto: function digest(text,text)",
+    );
+}
+
+#[test]
+fn an_object_added_to_an_extension_is_named() {
+    let pair = Pair::new(
+        "CREATE EXTENSION pgcrypto;\nCREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1';\n",
+        "",
+        "ALTER EXTENSION pgcrypto ADD FUNCTION f();",
+    );
+    let (code, report) = pair.report(&[]);
+    let mut names = named(&report);
+    names.sort();
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        names,
+        ["extension_member pgcrypto: function f()", "function f()"]
+    );
+}
+
+#[test]
 fn a_column_added_then_dropped_leaves_no_trace() {
     assert_equal(
         "CREATE TABLE t (id INTEGER PRIMARY KEY, gone TEXT, kept TEXT);\nALTER TABLE t DROP COLUMN gone;",

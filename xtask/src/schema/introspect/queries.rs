@@ -18,7 +18,8 @@
 //! What every query leaves out, because it is not schema or not ours:
 //! - system schemas (`pg_catalog`, `information_schema`, `pg_toast*`, `pg_temp*`);
 //! - objects that belong to an extension (`pg_depend.deptype = 'e'`): the extension and its
-//!   version stand for them;
+//!   version stand for them, and [`EXTENSION_MEMBERS`] names them with what a migration
+//!   can change of them;
 //! - the `_sqlx_migrations` bookkeeping table with its columns, constraints and indexes;
 //! - OIDs, raw `attnum`, dropped columns, `atthasmissing`, sequence positions.
 //!
@@ -146,6 +147,41 @@ FROM pg_extension x
 JOIN pg_namespace n ON n.oid = x.extnamespace",
     comment_join!("x.oid", "pg_extension")
 );
+
+/// The objects that belong to an extension, named after it as PostgreSQL describes them
+/// (`pgcrypto: function digest(text,text)`; `sql_member` is the fully qualified identity),
+/// so that an object added to or dropped from an extension (`ALTER EXTENSION ... ADD`) is
+/// named. What the extension's script made
+/// of them is the extension's version; what a migration did to them afterwards is `acl`:
+/// their privileges where these are no longer the ones the script left, which
+/// `pg_init_privs` records (or the defaults, where it records none). Members are few: the
+/// per-member subqueries sort a handful of privileges each.
+pub(super) const EXTENSION_MEMBERS: &str = "
+SELECT quote_ident(m.extname) || ': ' || pg_describe_object(m.classid, m.objid, 0) AS name,
+       quote_ident(m.extname) AS sql_name,
+       io.type || ' ' || io.identity AS sql_member,
+       CASE WHEN now_acl.items IS DISTINCT FROM init_acl.items THEN now_acl.items::text END AS acl
+FROM (SELECT x.extname, d.classid, d.objid, ip.initprivs,
+             coalesce(p.proacl, c.relacl, t.typacl, n.nspacl) AS acl,
+             CASE WHEN p.oid IS NOT NULL THEN acldefault('f', p.proowner)
+                  WHEN c.oid IS NOT NULL
+                  THEN acldefault((CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END)::\"char\", c.relowner)
+                  WHEN t.oid IS NOT NULL THEN acldefault('T', t.typowner)
+                  WHEN n.oid IS NOT NULL THEN acldefault('n', n.nspowner) END AS default_acl
+      FROM pg_depend d
+      JOIN pg_extension x ON x.oid = d.refobjid
+      LEFT JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+      LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
+      LEFT JOIN pg_type t ON d.classid = 'pg_type'::regclass AND t.oid = d.objid
+      LEFT JOIN pg_namespace n ON d.classid = 'pg_namespace'::regclass AND n.oid = d.objid
+      LEFT JOIN pg_init_privs ip
+             ON ip.classoid = d.classid AND ip.objoid = d.objid AND ip.objsubid = 0
+      WHERE d.deptype = 'e' AND d.refclassid = 'pg_extension'::regclass) m
+CROSS JOIN LATERAL pg_identify_object(m.classid, m.objid, 0) io
+CROSS JOIN LATERAL (SELECT array_agg(a::text ORDER BY a::text) AS items
+                    FROM unnest(coalesce(m.acl, m.default_acl)) a) now_acl
+CROSS JOIN LATERAL (SELECT array_agg(a::text ORDER BY a::text) AS items
+                    FROM unnest(coalesce(m.initprivs, m.default_acl)) a) init_acl";
 
 /// `public` is included like any other schema: its comment and privileges are schema too.
 /// Its owner from PostgreSQL 15 on, `pg_database_owner`, is the database's owner: the

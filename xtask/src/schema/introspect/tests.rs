@@ -686,6 +686,62 @@ fn foreign_key_triggers_switched_off() {
 }
 
 #[test]
+fn a_grant_on_an_extension_member_after_the_extension() {
+    let common = "CREATE EXTENSION pgcrypto";
+    assert_differ(
+        common,
+        "REVOKE EXECUTE ON FUNCTION digest(text, text) FROM PUBLIC",
+        "",
+        &["extension member pgcrypto: function digest(text,text): acl"],
+    );
+    // Revoked and granted again: the privileges the extension's script left.
+    assert_same(
+        common,
+        &format!(
+            "{common}; REVOKE EXECUTE ON FUNCTION digest(text, text) FROM PUBLIC;
+             GRANT EXECUTE ON FUNCTION digest(text, text) TO PUBLIC"
+        ),
+    );
+}
+
+#[test]
+fn an_object_added_to_an_extension() {
+    let common =
+        "CREATE EXTENSION pgcrypto; CREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1'";
+    assert_differ(
+        common,
+        "ALTER EXTENSION pgcrypto ADD FUNCTION f()",
+        "",
+        &[
+            "+ function f()",
+            "- extension member pgcrypto: function f()",
+        ],
+    );
+    assert_differ(
+        common,
+        "ALTER EXTENSION pgcrypto DROP FUNCTION digest(text, text)",
+        "",
+        &[
+            "+ extension member pgcrypto: function digest(text,text)",
+            "- function digest(text, text)",
+        ],
+    );
+    // An extension on one side only takes its members with it.
+    let with = TestDatabase::schema_after(common);
+    let without = TestDatabase::schema_after(
+        "CREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1'",
+    );
+    let diff = SchemaDiff::compare(&with, &without);
+    assert_eq!(diff.differences.len(), 1, "{:#?}", diff.differences);
+    let Change::OnlyIn { dependents, .. } = &diff.differences[0].change else {
+        panic!("{:?}", diff.differences[0]);
+    };
+    assert!(dependents
+        .iter()
+        .any(|d| d.name == "pgcrypto: function digest(text,text)"));
+}
+
+#[test]
 fn an_extension() {
     assert_differ(
         "",
