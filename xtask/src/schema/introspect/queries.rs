@@ -71,6 +71,20 @@ macro_rules! owner {
     };
 }
 
+/// The tablespace of a relation (`$oid`, its `reltablespace`) as a `tablespace` column;
+/// NULL in the database's default one, where nearly everything is, and then not looked up.
+macro_rules! tablespace {
+    ($oid:literal) => {
+        concat!(
+            "CASE WHEN ",
+            $oid,
+            " <> 0 THEN (SELECT quote_ident(s.spcname) FROM pg_tablespace s WHERE s.oid = ",
+            $oid,
+            ") END AS tablespace"
+        )
+    };
+}
+
 /// Privileges as a sorted `aclitem[]` text, so grant order does not matter; NULL when they
 /// are the defaults for the object's kind and owner, whether the catalog says NULL or
 /// spells the defaults out (after a GRANT that was revoked again).
@@ -208,10 +222,13 @@ WHERE ",
     not_extension_member!("pg_namespace", "n.oid")
 );
 
-/// Ordinary, partitioned and foreign tables. Toast tables are left out by `relkind`. The
-/// index a table is clustered on is kept here, as constraint-backed indexes are not objects.
-/// Parents (a partition's one, or the tables a table inherits from) and clustered indexes
-/// are few: each is read once and joined (`OFFSET 0` keeps the planner from turning the
+/// Ordinary, partitioned and foreign tables. Toast tables are left out by `relkind`, and
+/// their storage parameters (`toast.*`) are the table's `toast_options`. The index a table
+/// is clustered on, and the one its replica identity uses, are kept here, as
+/// constraint-backed indexes are not objects. The access method is shown where it is not
+/// `heap`. Parents (a partition's one, or the tables a table inherits from), clustered and
+/// replica identity indexes and toast tables with parameters are few: each is read once
+/// and joined (`OFFSET 0` keeps the planner from turning the
 /// join back into a lookup per table, which cost more than the rest of the query).
 pub(super) const TABLES: &str = concat!(
     "
@@ -232,11 +249,18 @@ SELECT ",
        c.relrowsecurity::text AS row_security,
        c.relforcerowsecurity::text AS force_row_security,
        CASE c.relreplident WHEN 'd' THEN 'default' WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'
-                           WHEN 'i' THEN 'index' END AS replica_identity,
+                           WHEN 'i' THEN 'index ' || quote_ident(ri.relname) END AS replica_identity,
        quote_ident(cl.relname) AS clustered_on,
+       CASE WHEN tam.amname <> 'heap' THEN quote_ident(tam.amname) END AS access_method,
+       ",
+    tablespace!("c.reltablespace"),
+    ",
        ",
     options!("c.reloptions"),
     " AS options,
+       ",
+    options!("toast.reloptions"),
+    " AS toast_options,
        ds.description AS comment,
        ",
     acl!("c.relacl", "'r'", "c.relowner"),
@@ -255,7 +279,14 @@ LEFT JOIN (SELECT i.inhrelid, string_agg(",
            GROUP BY i.inhrelid OFFSET 0) inh ON inh.inhrelid = c.oid
 LEFT JOIN (SELECT x.indrelid, ci.relname::text AS relname
            FROM pg_index x JOIN pg_class ci ON ci.oid = x.indexrelid
-           WHERE x.indisclustered OFFSET 0) cl ON cl.indrelid = c.oid",
+           WHERE x.indisclustered OFFSET 0) cl ON cl.indrelid = c.oid
+LEFT JOIN (SELECT x.indrelid, ci.relname::text AS relname
+           FROM pg_index x JOIN pg_class ci ON ci.oid = x.indexrelid
+           WHERE x.indisreplident OFFSET 0) ri ON ri.indrelid = c.oid
+LEFT JOIN (SELECT t.oid, t.reloptions FROM pg_class t
+           WHERE t.relkind = 't' AND t.reloptions IS NOT NULL OFFSET 0) toast
+       ON toast.oid = c.reltoastrelid
+LEFT JOIN pg_am tam ON tam.oid = c.relam",
     comment_join!("c.oid", "pg_class"),
     "
 WHERE c.relkind IN ('r', 'p', 'f') AND ",
@@ -270,7 +301,10 @@ WHERE c.relkind IN ('r', 'p', 'f') AND ",
 /// flattened into a join): a hash join read all of `pg_attribute`, system catalogs and
 /// indexes included. Defaults are joined by hash (`OFFSET 0` again): the planner otherwise
 /// looked each column up in `pg_attrdef`'s index. Collation, storage and compression are
-/// shown only where they differ from the type's.
+/// shown only where they differ from the type's. `inheritance` says whether a column that
+/// a parent gives is also defined locally, which decides whether it stays when the table
+/// stops inheriting (`NO INHERIT`); a partition's columns are left alone, as they cannot
+/// leave it while it is one.
 pub(super) const COLUMNS: &str = concat!(
     "
 SELECT ",
@@ -290,6 +324,9 @@ SELECT ",
                               WHEN 'm' THEN 'main' WHEN 'x' THEN 'extended' END END AS storage,
        CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END AS compression,
        NULLIF(a.attstattarget, -1)::text AS statistics,
+       CASE WHEN a.attinhcount > 0 AND NOT c.relispartition THEN
+            CASE WHEN a.attislocal THEN 'local and inherited' ELSE 'inherited' END
+       END AS inheritance,
        ",
     options!("a.attoptions"),
     " AS options,
@@ -495,7 +532,9 @@ macro_rules! spelled_index_definition {
 /// constraint's definition and options already hold their columns, INCLUDE list, storage
 /// parameters and method, and reporting them twice would only double every difference.
 /// Lost with them: a comment on such an index (whether a table is clustered on one is
-/// kept on the table). Definitions are spelled here where that is exact, else printed by
+/// kept on the table). `statistics` holds the statistics targets set on expression columns
+/// (`ALTER INDEX ... ALTER COLUMN 2 SET STATISTICS 500`: column number and target), the
+/// only columns that can have one, so only expression indexes are looked at. Definitions are spelled here where that is exact, else printed by
 /// `pg_get_indexdef` (see [`spelled_index_definition`]).
 pub(super) const INDEXES: &str = concat!(
     "
@@ -508,6 +547,13 @@ SELECT ",
     spelled_index_definition!(),
     ", pg_get_indexdef(i.oid)) AS definition,
        x.indisvalid::text AS valid,
+       CASE WHEN x.indexprs IS NOT NULL THEN (
+           SELECT string_agg(a.attnum || ' ' || a.attstattarget, ', ' ORDER BY a.attnum)
+           FROM pg_attribute a WHERE a.attrelid = i.oid AND a.attstattarget >= 0) END
+         AS statistics,
+       ",
+    tablespace!("i.reltablespace"),
+    ",
        ds.description AS comment",
     index_source!(),
     comment_join!("i.oid", "pg_class"),
@@ -552,6 +598,7 @@ SELECT ",
        s.seqmax::text AS maxvalue,
        s.seqcache::text AS cache,
        s.seqcycle::text AS cycle,
+       CASE WHEN c.relpersistence = 'u' THEN 'unlogged' END AS persistence,
        ",
     display_name!("own.nspname", "own.relname"),
     " || '.' || quote_ident(own.attname) AS owned_by,
@@ -635,7 +682,8 @@ WHERE t.typtype = 'd' AND ",
 );
 
 /// Stand-alone composite types (`relkind = 'c'`), not the row types every table has.
-/// Attributes keep their order, which is part of the type.
+/// Attributes keep their order, which is part of the type; their comments
+/// (`COMMENT ON COLUMN type.attribute`) are `attribute_comments`.
 pub(super) const COMPOSITE_TYPES: &str = concat!(
     "
 SELECT ",
@@ -648,6 +696,13 @@ SELECT ",
                           ', ' ORDER BY a.attnum)
         FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid
         WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) AS attributes,
+       (SELECT string_agg(quote_ident(a.attname) || ' ' || quote_literal(d.description),
+                          ', ' ORDER BY a.attnum)
+        FROM pg_attribute a
+        JOIN pg_description d ON d.objoid = a.attrelid AND d.classoid = 'pg_class'::regclass
+                             AND d.objsubid = a.attnum
+        WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped)
+         AS attribute_comments,
        ds.description AS comment,
        ",
     acl!("t.typacl", "'T'", "t.typowner"),
@@ -670,7 +725,8 @@ WHERE t.typtype = 'c' AND ",
 /// (argument names are not part of a function's identity; they are in the definition).
 /// `pg_get_functiondef` prints everything that makes a function: body, language,
 /// volatility, strictness, security, SET options, cost and rows. It refuses aggregates,
-/// whose definition is spelled from `pg_aggregate` instead.
+/// whose definition is spelled from `pg_aggregate` instead: every option of `CREATE
+/// AGGREGATE`, those left at their defaults left out, and argument names where given.
 pub(super) const FUNCTIONS: &str = concat!(
     "
 SELECT ",
@@ -688,7 +744,36 @@ SELECT ",
                  THEN 'COMBINEFUNC = ' || g.aggcombinefn::regprocedure::text END,
             'INITCOND = ' || quote_literal(g.agginitval),
             CASE WHEN g.aggsortop <> 0 THEN 'SORTOP = ' || g.aggsortop::regoperator::text END,
-            CASE g.aggkind WHEN 'o' THEN 'ORDERED SET' WHEN 'h' THEN 'HYPOTHETICAL' END)
+            CASE g.aggkind WHEN 'o' THEN 'ORDERED SET' WHEN 'h' THEN 'HYPOTHETICAL' END,
+            CASE WHEN p.proargnames IS NOT NULL
+                 THEN 'ARGUMENTS (' || pg_get_function_arguments(p.oid) || ')' END,
+            CASE WHEN p.proparallel = 's' THEN 'PARALLEL = SAFE'
+                 WHEN p.proparallel = 'r' THEN 'PARALLEL = RESTRICTED' END,
+            CASE WHEN g.aggtransspace <> 0 THEN 'SSPACE = ' || g.aggtransspace END,
+            CASE WHEN g.aggfinalextra THEN 'FINALFUNC_EXTRA' END,
+            CASE WHEN g.aggfinalfn <> 0
+                  AND g.aggfinalmodify <> CASE g.aggkind WHEN 'n' THEN 'r' ELSE 'w' END
+                 THEN 'FINALFUNC_MODIFY = ' || CASE g.aggfinalmodify WHEN 'r' THEN 'READ_ONLY'
+                      WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
+            CASE WHEN g.aggserialfn <> 0
+                 THEN 'SERIALFUNC = ' || g.aggserialfn::regprocedure::text END,
+            CASE WHEN g.aggdeserialfn <> 0
+                 THEN 'DESERIALFUNC = ' || g.aggdeserialfn::regprocedure::text END,
+            CASE WHEN g.aggmtransfn <> 0
+                 THEN 'MSFUNC = ' || g.aggmtransfn::regprocedure::text END,
+            CASE WHEN g.aggminvtransfn <> 0
+                 THEN 'MINVFUNC = ' || g.aggminvtransfn::regprocedure::text END,
+            CASE WHEN g.aggmtranstype <> 0
+                 THEN 'MSTYPE = ' || format_type(g.aggmtranstype, NULL) END,
+            CASE WHEN g.aggmtransspace <> 0 THEN 'MSSPACE = ' || g.aggmtransspace END,
+            CASE WHEN g.aggmfinalfn <> 0
+                 THEN 'MFINALFUNC = ' || g.aggmfinalfn::regprocedure::text END,
+            CASE WHEN g.aggmfinalextra THEN 'MFINALFUNC_EXTRA' END,
+            CASE WHEN g.aggmfinalfn <> 0
+                  AND g.aggmfinalmodify <> CASE g.aggkind WHEN 'n' THEN 'r' ELSE 'w' END
+                 THEN 'MFINALFUNC_MODIFY = ' || CASE g.aggmfinalmodify WHEN 'r' THEN 'READ_ONLY'
+                      WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
+            'MINITCOND = ' || quote_literal(g.aggminitval))
        END AS definition,
        ds.description AS comment,
        ",
@@ -731,7 +816,8 @@ WHERE NOT tg.tgisinternal AND ",
 );
 
 /// Views (`$relkind` 'v') or materialized views ('m'); their columns are column objects
-/// and the indexes of materialized views are index objects.
+/// and the indexes of materialized views are index objects. A materialized view, like a
+/// table, can be clustered on one of them and stored in a tablespace.
 macro_rules! views {
     ($relkind:literal) => {
         concat!(
@@ -743,6 +829,10 @@ SELECT ",
             " AS \"table\",
        pg_get_viewdef(c.oid, true) AS definition,
        CASE WHEN c.relkind = 'm' THEN c.relispopulated::text END AS populated,
+       quote_ident(cl.relname) AS clustered_on,
+       ",
+            tablespace!("c.reltablespace"),
+            ",
        ",
             options!("c.reloptions"),
             " AS options,
@@ -754,7 +844,10 @@ SELECT ",
             owner!("c.relowner"),
             "
 FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace",
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN (SELECT x.indrelid, ci.relname::text AS relname
+           FROM pg_index x JOIN pg_class ci ON ci.oid = x.indexrelid
+           WHERE x.indisclustered OFFSET 0) cl ON cl.indrelid = c.oid",
             comment_join!("c.oid", "pg_class"),
             "
 WHERE c.relkind = '",
