@@ -359,6 +359,44 @@ fn foreign_keys_switched_off_are_reported_on_the_constraint() {
 }
 
 #[test]
+fn a_toast_parameter_is_compared() {
+    assert_reported(
+        TABLE,
+        "ALTER TABLE pack SET (toast.autovacuum_enabled = false);",
+        "",
+        "table pack",
+    );
+}
+
+#[test]
+fn a_moving_aggregate_is_compared() {
+    let sum = "CREATE AGGREGATE total(integer) (SFUNC = int4pl, STYPE = integer";
+    assert_reported(
+        "",
+        &format!("{sum});"),
+        &format!("{sum}, MSFUNC = int4pl, MINVFUNC = int4mi, MSTYPE = integer);"),
+        "function total(integer)",
+    );
+}
+
+#[test]
+fn properties_written_another_way_are_equal() {
+    assert_equal(
+        "CREATE TABLE t (id INTEGER NOT NULL UNIQUE, b TEXT) WITH (toast.autovacuum_enabled = false);
+CREATE INDEX t_lower_b ON t (lower(b));
+ALTER INDEX t_lower_b ALTER COLUMN 1 SET STATISTICS 500;
+ALTER TABLE t REPLICA IDENTITY USING INDEX t_id_key;
+CREATE AGGREGATE total(n integer) (SFUNC = int4pl, STYPE = integer, PARALLEL = SAFE);",
+        "CREATE AGGREGATE total(n integer) (STYPE = integer, PARALLEL = SAFE, SFUNC = int4pl);
+CREATE TABLE t (id INTEGER, b TEXT);
+ALTER TABLE t ALTER id SET NOT NULL, ADD UNIQUE (id), SET (toast.autovacuum_enabled = false),
+    REPLICA IDENTITY USING INDEX t_id_key;
+CREATE INDEX t_lower_b ON t (lower(b));
+ALTER INDEX t_lower_b ALTER COLUMN 1 SET STATISTICS 500;",
+    );
+}
+
+#[test]
 fn a_prelude_set_in_xtask_toml_is_used() {
     let pair = Pair::new(
         TABLE,
@@ -374,6 +412,33 @@ fn a_prelude_set_in_xtask_toml_is_used() {
 #[test]
 fn an_extension_is_compared() {
     assert_reported("", "CREATE EXTENSION pgcrypto;", "", "extension pgcrypto");
+}
+
+#[test]
+fn a_grant_on_an_extension_member_is_compared() {
+    assert_reported(
+        "CREATE EXTENSION pgcrypto;\n",
+        "",
+        "REVOKE EXECUTE ON FUNCTION digest(text, text) FROM PUBLIC;",
+        "extension_member pgcrypto: function digest(text,text)",
+    );
+}
+
+#[test]
+fn an_object_added_to_an_extension_is_named() {
+    let pair = Pair::new(
+        "CREATE EXTENSION pgcrypto;\nCREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1';\n",
+        "",
+        "ALTER EXTENSION pgcrypto ADD FUNCTION f();",
+    );
+    let (code, report) = pair.report(&[]);
+    let mut names = named(&report);
+    names.sort();
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        names,
+        ["extension_member pgcrypto: function f()", "function f()"]
+    );
 }
 
 #[test]
