@@ -21,9 +21,13 @@
 //! - OIDs, raw `attnum`, dropped columns, `atthasmissing`, sequence positions, owners (both
 //!   sides are built by the same user).
 //!
-//! Not covered, for want of a kind in the model: rules that are not view rules, event
-//! triggers, range types, default privileges (`ALTER DEFAULT PRIVILEGES`), casts,
-//! operators, collations, text search configurations, publications, foreign servers.
+//! The kinds that most databases have none of (rules, event triggers, range types, default
+//! privileges, collations, casts, operators, text search, statistics objects, publications,
+//! subscriptions, foreign data wrappers, servers and user mappings, and the rest) are read
+//! by [`super::kinds`], and only when the database has any.
+//!
+//! Not covered: the tablespace an object is stored in, and settings made for a role in
+//! every database (`ALTER ROLE ... SET`), which belong with the roles.
 
 use crate::schema::catalog::{display_name, not_extension_member, user_namespace, user_relation};
 
@@ -145,7 +149,8 @@ WHERE ",
     not_extension_member!("pg_namespace", "n.oid")
 );
 
-/// Ordinary, partitioned and foreign tables. Toast tables are left out by `relkind`. The
+/// Ordinary, partitioned and foreign tables, a foreign table with its server and FDW
+/// options (looked up for foreign tables only). Toast tables are left out by `relkind`. The
 /// index a table is clustered on is kept here, as constraint-backed indexes are not objects.
 /// Parents (a partition's one, or the tables a table inherits from) and clustered indexes
 /// are few: each is read once and joined (`OFFSET 0` keeps the planner from turning the
@@ -166,6 +171,13 @@ SELECT ",
        pg_get_expr(c.relpartbound, c.oid) AS partition_bound,
        CASE WHEN NOT c.relispartition THEN inh.parents END AS inherits,
        CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) END AS of_type,
+       CASE WHEN c.relkind = 'f' THEN (
+            SELECT quote_ident(fs.srvname) FROM pg_foreign_table ft
+            JOIN pg_foreign_server fs ON fs.oid = ft.ftserver WHERE ft.ftrelid = c.oid) END AS server,
+       CASE WHEN c.relkind = 'f' THEN (
+            SELECT ",
+    options!("ft.ftoptions"),
+    " FROM pg_foreign_table ft WHERE ft.ftrelid = c.oid) END AS fdw_options,
        c.relrowsecurity::text AS row_security,
        c.relforcerowsecurity::text AS force_row_security,
        CASE c.relreplident WHEN 'd' THEN 'default' WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'
@@ -223,6 +235,9 @@ SELECT ",
             CASE a.attstorage WHEN 'p' THEN 'plain' WHEN 'e' THEN 'external'
                               WHEN 'm' THEN 'main' WHEN 'x' THEN 'extended' END END AS storage,
        CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END AS compression,
+       ",
+    options!("a.attfdwoptions"),
+    " AS fdw_options,
        NULLIF(a.attstattarget, -1)::text AS statistics,
        ",
     options!("a.attoptions"),

@@ -1,6 +1,7 @@
 //! Objects that hang off a table: rules and statistics objects.
 
 use super::KindQuery;
+use crate::schema::catalog::{display_name, user_relation};
 use crate::schema::model::ObjectKind;
 
 /// Rules on tables and views, but not the `_RETURN` rule that is a view's definition. The
@@ -13,9 +14,9 @@ pub(in crate::schema::introspect) const RULES: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            qualified!("n.nspname", "c.relname"),
-            " || '.' || r.rulename AS name, ",
-            qualified!("n.nspname", "c.relname"),
+            member_name!("n", "c.relname", "r.rulename"),
+            ", ",
+            display_name!("n.nspname", "c.relname"),
             " AS \"table\",
        pg_get_ruledef(r.oid, true) AS definition,
        CASE r.ev_enabled WHEN 'O' THEN 'enabled' WHEN 'D' THEN 'disabled'
@@ -42,13 +43,15 @@ pub(in crate::schema::introspect) const STATISTICS: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            qualified!("n.nspname", "s.stxname"),
-            " AS name, ",
-            qualified!("cn.nspname", "c.relname"),
+            object_name!("n", "s.stxname"),
+            ", ",
+            display_name!("cn.nspname", "c.relname"),
             " AS \"table\",
        pg_get_statisticsobjdef(s.oid) AS definition,
        NULLIF(s.stxstattarget, -1)::text AS statistics,
-       pg_get_userbyid(s.stxowner)::text AS owner,
+       ",
+            owner!("s.stxowner"),
+            ",
        ds.description AS comment
 FROM pg_statistic_ext s
 JOIN pg_namespace n ON n.oid = s.stxnamespace

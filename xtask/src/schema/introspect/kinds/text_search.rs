@@ -2,6 +2,7 @@
 //! templates; those of the catalog (`english`, `simple`) are left out with their schema.
 
 use super::KindQuery;
+use crate::schema::catalog::{display_name, not_extension_member, user_namespace};
 use crate::schema::model::ObjectKind;
 
 /// Configurations with their parser and, per token type of the parser, the dictionaries
@@ -14,14 +15,14 @@ pub(in crate::schema::introspect) const CONFIGURATIONS: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            qualified!("n.nspname", "c.cfgname"),
-            " AS name,
+            object_name!("n", "c.cfgname"),
+            ",
        ",
-            qualified!("pn.nspname", "p.prsname"),
+            display_name!("pn.nspname", "p.prsname"),
             " AS parser,
        (SELECT string_agg(tt.alias || ': ' || m.dictionaries, '; ' ORDER BY tt.alias)
         FROM (SELECT m.maptokentype, string_agg(",
-            qualified!("dn.nspname", "d.dictname"),
+            display_name!("dn.nspname", "d.dictname"),
             ", ', ' ORDER BY m.mapseqno) AS dictionaries
               FROM pg_ts_config_map m
               JOIN pg_ts_dict d ON d.oid = m.mapdict
@@ -29,7 +30,9 @@ SELECT ",
               WHERE m.mapcfg = c.oid
               GROUP BY m.maptokentype) m
         JOIN ts_token_type(c.cfgparser) tt ON tt.tokid = m.maptokentype) AS mappings,
-       pg_get_userbyid(c.cfgowner)::text AS owner,
+       ",
+            owner!("c.cfgowner"),
+            ",
        ds.description AS comment
 FROM pg_ts_config c
 JOIN pg_namespace n ON n.oid = c.cfgnamespace
@@ -53,13 +56,15 @@ pub(in crate::schema::introspect) const DICTIONARIES: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            qualified!("n.nspname", "d.dictname"),
-            " AS name,
+            object_name!("n", "d.dictname"),
+            ",
        ",
-            qualified!("tn.nspname", "t.tmplname"),
+            display_name!("tn.nspname", "t.tmplname"),
             " AS template,
        d.dictinitoption AS options,
-       pg_get_userbyid(d.dictowner)::text AS owner,
+       ",
+            owner!("d.dictowner"),
+            ",
        ds.description AS comment
 FROM pg_ts_dict d
 JOIN pg_namespace n ON n.oid = d.dictnamespace
@@ -83,8 +88,8 @@ pub(in crate::schema::introspect) const PARSERS: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            qualified!("n.nspname", "p.prsname"),
-            " AS name,
+            object_name!("n", "p.prsname"),
+            ",
        ",
             function_ref!("p.prsstart"),
             " AS start,
@@ -121,8 +126,8 @@ pub(in crate::schema::introspect) const TEMPLATES: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            qualified!("n.nspname", "t.tmplname"),
-            " AS name,
+            object_name!("n", "t.tmplname"),
+            ",
        CASE WHEN t.tmplinit <> 0 THEN ",
             function_ref!("t.tmplinit"),
             " END AS init,
