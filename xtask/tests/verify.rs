@@ -842,3 +842,62 @@ fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
     let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn a_collation_redefined_under_its_name_is_compared() {
+    // The column that uses the collation prints the same on both sides.
+    assert_reported(
+        "",
+        "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+         CREATE TABLE t (email text COLLATE ci UNIQUE);",
+        "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2');
+         CREATE TABLE t (email text COLLATE ci UNIQUE);",
+        "collation ci",
+    );
+}
+
+#[test]
+fn rules_and_publications_written_differently_are_equal() {
+    assert_equal(
+        "CREATE TABLE t (id integer PRIMARY KEY, a integer);
+         CREATE RULE keep AS ON DELETE TO t DO INSTEAD NOTHING;
+         CREATE PUBLICATION p FOR TABLE t (id, a) WHERE (a > 0);",
+        "CREATE TABLE t (id integer PRIMARY KEY, a integer);
+         CREATE PUBLICATION p0;
+         ALTER PUBLICATION p0 ADD TABLE t (a, id) WHERE (a > 0);
+         ALTER PUBLICATION p0 RENAME TO p;
+         CREATE RULE k AS ON DELETE TO t DO INSTEAD NOTHING;
+         ALTER RULE k ON t RENAME TO keep;",
+    );
+}
+
+#[test]
+fn secrets_in_server_and_user_mapping_options_are_never_printed() {
+    let setup = |password: &str| {
+        format!(
+            "CREATE FOREIGN DATA WRAPPER w;
+             CREATE SERVER s FOREIGN DATA WRAPPER w OPTIONS (host 'db.internal', password '{password}');
+             CREATE USER MAPPING FOR PUBLIC SERVER s OPTIONS (user 'app', password '{password}');"
+        )
+    };
+    let pair = Pair::new("", &setup("hunter2-old"), &setup("hunter2-new"));
+    let (code, report) = pair.report(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        named(&report),
+        ["foreign_server s", "user_mapping for public server s"]
+    );
+    let human = pair.verify(&[]).code(1).get_output().clone();
+    for output in [
+        report.to_string(),
+        String::from_utf8_lossy(&human.stdout).into_owned(),
+        String::from_utf8_lossy(&human.stderr).into_owned(),
+    ] {
+        assert!(!output.contains("hunter2"), "a secret printed: {output}");
+        assert!(
+            !output.contains("db.internal"),
+            "an option printed: {output}"
+        );
+    }
+    assert!(String::from_utf8_lossy(&human.stdout).contains("user mapping for public server s"));
+}
