@@ -30,7 +30,7 @@ impl Config {
     /// Reads `xtask.toml` from `root`; paths in it are made relative to `root`.
     pub fn load(root: &Path) -> anyhow::Result<Config> {
         let path = root.join(FILE_NAME);
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::input::read_to_string(&path) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),

@@ -157,19 +157,11 @@ impl SchemaDiff {
             let Some(new_columns) = new.column_order.get(table) else {
                 continue;
             };
+            // Only tables have a column order of their own (see `Schema::column_order`).
             if old_columns != new_columns && same_set(old_columns, new_columns) {
-                let kind = [ObjectKind::View, ObjectKind::MaterializedView]
-                    .into_iter()
-                    .find(|&kind| {
-                        old.objects.contains_key(&ObjectId {
-                            kind,
-                            name: table.clone(),
-                        })
-                    })
-                    .unwrap_or(ObjectKind::Table);
                 differences.push(Difference {
                     object: ObjectId {
-                        kind,
+                        kind: ObjectKind::Table,
                         name: table.clone(),
                     },
                     table: Some(table.clone()),

@@ -14,13 +14,13 @@ use crate::schema::diff::{Change, SchemaDiff, Side};
 use crate::schema::model::Schema;
 
 /// A fresh database on the tests' shared throwaway cluster.
-struct TestDatabase {
+pub(super) struct TestDatabase {
     client: Client,
     _server: Arc<ScratchServer>,
 }
 
 impl TestDatabase {
-    fn create() -> TestDatabase {
+    pub(super) fn create() -> TestDatabase {
         let (client, server) = scratch_client("introspect");
         TestDatabase {
             client,
@@ -28,12 +28,12 @@ impl TestDatabase {
         }
     }
 
-    fn client(&mut self) -> &mut Client {
+    pub(super) fn client(&mut self) -> &mut Client {
         &mut self.client
     }
 
     /// The schema the database has after running `sql`.
-    fn schema_after(sql: &str) -> Schema {
+    pub(super) fn schema_after(sql: &str) -> Schema {
         let mut db = TestDatabase::create();
         db.client()
             .batch_execute(sql)
@@ -56,13 +56,13 @@ fn scratch_major() -> u32 {
 
 /// A role made for one test. Roles belong to the whole cluster, so the guard keeps the
 /// shared cluster alive while the test uses the role.
-struct TestRole {
-    name: String,
+pub(super) struct TestRole {
+    pub(super) name: String,
     _server: Arc<ScratchServer>,
 }
 
 impl TestRole {
-    fn create(purpose: &str) -> TestRole {
+    pub(super) fn create(purpose: &str) -> TestRole {
         let name = format!("xtask_introspect_{purpose}");
         let (mut client, server) = scratch_client("roles");
         client
@@ -80,7 +80,7 @@ impl TestRole {
 /// What differs between two models, as the comparison reports it: one line per object
 /// only on one side (`+ column t.a` / `- column t.a`) or per differing property
 /// (`column t.a: default`); column order aside.
-fn differences(a: &Schema, b: &Schema) -> Vec<String> {
+pub(super) fn differences(a: &Schema, b: &Schema) -> Vec<String> {
     let mut found: Vec<String> = SchemaDiff::compare(a, b)
         .differences
         .into_iter()
@@ -102,7 +102,7 @@ fn differences(a: &Schema, b: &Schema) -> Vec<String> {
 /// Asserts that `common` followed by `a`, and `common` followed by `b`, give models that
 /// differ in exactly `expected`.
 #[track_caller]
-fn assert_differ(common: &str, a: &str, b: &str, expected: &[&str]) {
+pub(super) fn assert_differ(common: &str, a: &str, b: &str, expected: &[&str]) {
     let left = TestDatabase::schema_after(&format!("{common};\n{a}"));
     let right = TestDatabase::schema_after(&format!("{common};\n{b}"));
     assert_eq!(
@@ -114,7 +114,7 @@ fn assert_differ(common: &str, a: &str, b: &str, expected: &[&str]) {
 
 /// Asserts that the two setups give equal models (the column order aside).
 #[track_caller]
-fn assert_same(a: &str, b: &str) -> (Schema, Schema) {
+pub(super) fn assert_same(a: &str, b: &str) -> (Schema, Schema) {
     let left = TestDatabase::schema_after(a);
     let right = TestDatabase::schema_after(b);
     assert_eq!(left.objects, right.objects);
@@ -276,6 +276,59 @@ fn every_kind_is_read_and_named() {
     );
     assert!(!schema.column_order.contains_key("v"));
     println!("{schema:#?}");
+}
+
+#[test]
+fn names_are_quoted_as_postgresql_quotes_them_and_never_meet() {
+    let schema = TestDatabase::schema_after(
+        "CREATE SCHEMA audit;
+         CREATE SCHEMA \"Audit Log\";
+         CREATE TABLE audit.thing (id integer);
+         CREATE TABLE \"audit.thing\" (id integer);
+         CREATE TABLE a (n integer);
+         CREATE TABLE \"A\" (n integer, \"N\" integer, \"say \"\"hi\"\"\" integer);
+         CREATE TABLE \"Audit Log\".\"my table\" (\"Col.x\" text CONSTRAINT \"Check me\" CHECK (true));
+         CREATE INDEX \"Idx 1\" ON \"Audit Log\".\"my table\" (\"Col.x\");
+         CREATE FUNCTION \"Audit Log\".\"Add\"(integer) RETURNS integer LANGUAGE sql AS 'SELECT 1';
+         CREATE TABLE \"user\" (id integer)",
+    );
+    let name = |display: &str| {
+        schema
+            .objects
+            .values()
+            .find(|o| o.id.to_string() == display)
+            .unwrap_or_else(|| panic!("{display} missing: {:#?}", schema.objects.keys()))
+    };
+    for table in ["audit.thing", "\"audit.thing\"", "a", "\"A\"", "\"user\""] {
+        assert_eq!(
+            name(&format!("table {table}")).table.as_deref(),
+            Some(table)
+        );
+    }
+    name("column \"A\".\"N\"");
+    name("column \"A\".n");
+    name("column \"A\".\"say \"\"hi\"\"\"");
+    name("schema \"Audit Log\"");
+    name("index \"Audit Log\".\"Idx 1\"");
+    assert_eq!(
+        schema.column_order["\"A\""],
+        ["n", "\"N\"", "\"say \"\"hi\"\"\""]
+    );
+
+    let column = name("column \"Audit Log\".\"my table\".\"Col.x\"");
+    assert_eq!(column.sql.qualified(), "\"Audit Log\".\"my table\"");
+    assert_eq!(column.sql.member.as_deref(), Some("\"Col.x\""));
+    assert_eq!(column.table.as_deref(), Some("\"Audit Log\".\"my table\""));
+    let constraint = name("constraint \"Audit Log\".\"my table\".\"Check me\"");
+    assert_eq!(constraint.sql.member.as_deref(), Some("\"Check me\""));
+    let function = name("function \"Audit Log\".\"Add\"(integer)");
+    assert_eq!(function.sql.qualified(), "\"Audit Log\".\"Add\"(integer)");
+    assert_eq!(name("table a").sql.qualified(), "public.a");
+    assert_eq!(name("table \"user\"").sql.qualified(), "public.\"user\"");
+    assert_eq!(
+        name("schema \"Audit Log\"").sql.qualified(),
+        "\"Audit Log\""
+    );
 }
 
 #[test]
@@ -620,6 +673,110 @@ fn a_grant() {
     );
 }
 
+/// One object of every kind that has an owner.
+const OWNED: &str = "CREATE SCHEMA s;
+CREATE TABLE t (id integer PRIMARY KEY);
+CREATE SEQUENCE q;
+CREATE VIEW v AS SELECT id FROM t;
+CREATE MATERIALIZED VIEW m AS SELECT id FROM t;
+CREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+CREATE PROCEDURE p() LANGUAGE sql AS 'SELECT 1';
+CREATE AGGREGATE total(integer) (SFUNC = int4pl, STYPE = integer);
+CREATE TYPE e AS ENUM ('x');
+CREATE DOMAIN d AS integer;
+CREATE TYPE c AS (x integer)";
+
+#[test]
+fn owners_are_compared_by_role_name() {
+    let role = TestRole::create("owner");
+    let r = &role.name;
+    assert_differ(
+        OWNED,
+        "",
+        &format!(
+            "ALTER SCHEMA s OWNER TO {r}; ALTER TABLE t OWNER TO {r}; \
+             ALTER SEQUENCE q OWNER TO {r}; ALTER VIEW v OWNER TO {r}; \
+             ALTER MATERIALIZED VIEW m OWNER TO {r}; ALTER FUNCTION f() OWNER TO {r}; \
+             ALTER PROCEDURE p() OWNER TO {r}; ALTER AGGREGATE total(integer) OWNER TO {r}; \
+             ALTER TYPE e OWNER TO {r}; ALTER DOMAIN d OWNER TO {r}; ALTER TYPE c OWNER TO {r}"
+        ),
+        &[
+            "domain d: owner",
+            "enum e: owner",
+            "function f(): owner",
+            "function p(): owner",
+            "function total(integer): owner",
+            "materialized view m: owner",
+            "schema s: owner",
+            "sequence q: owner",
+            "table t: owner",
+            "type c: owner",
+            "view v: owner",
+        ],
+    );
+}
+
+#[test]
+fn owned_by_the_replaying_user_says_nothing_of_owners() {
+    let role = TestRole::create("owner_back");
+    let (left, _) = assert_same(
+        OWNED,
+        &format!(
+            "{OWNED}; ALTER TABLE t OWNER TO {r}; ALTER FUNCTION f() OWNER TO {r}; \
+             ALTER TABLE t OWNER TO CURRENT_USER; ALTER FUNCTION f() OWNER TO CURRENT_USER",
+            r = role.name
+        ),
+    );
+    let owned: Vec<String> = left
+        .objects
+        .values()
+        .filter(|o| o.properties.contains_key("owner"))
+        .map(|o| o.id.to_string())
+        .collect();
+    assert!(owned.is_empty(), "{owned:?}");
+}
+
+#[test]
+fn foreign_key_triggers_switched_off() {
+    let common = "CREATE TABLE customer (id integer PRIMARY KEY);
+                  CREATE TABLE order_line (id integer, customer integer REFERENCES customer)";
+    assert_differ(
+        common,
+        "ALTER TABLE order_line DISABLE TRIGGER ALL",
+        "",
+        &["constraint order_line.order_line_customer_fkey: internal_triggers"],
+    );
+    assert_differ(
+        common,
+        "ALTER TABLE customer DISABLE TRIGGER ALL",
+        "ALTER TABLE order_line DISABLE TRIGGER ALL",
+        &["constraint order_line.order_line_customer_fkey: internal_triggers"],
+    );
+    assert_same(
+        &format!("{common}; ALTER TABLE order_line DISABLE TRIGGER ALL; ALTER TABLE order_line ENABLE TRIGGER ALL"),
+        common,
+    );
+    let schema = TestDatabase::schema_after(&format!(
+        "{common}; ALTER TABLE order_line DISABLE TRIGGER ALL;
+         CREATE TABLE k (n integer UNIQUE DEFERRABLE); ALTER TABLE k DISABLE TRIGGER ALL"
+    ));
+    let state = |name: &str| {
+        schema
+            .objects
+            .values()
+            .find(|o| o.id.to_string() == name)
+            .and_then(|o| o.properties.get("internal_triggers").cloned())
+    };
+    assert_eq!(
+        state("constraint order_line.order_line_customer_fkey").as_deref(),
+        Some("order_line: disabled")
+    );
+    assert_eq!(
+        state("constraint k.k_n_key").as_deref(),
+        Some("k: disabled")
+    );
+}
+
 #[test]
 fn an_extension() {
     assert_differ(
@@ -945,7 +1102,7 @@ fn spelled_as_printed(setup: &str, query: &str) -> Vec<String> {
         .expect("the query's catalog columns")
         .into_owned();
     let mut tx = db.client().transaction().expect("a transaction");
-    tx.batch_execute(super::queries::SETTINGS)
+    tx.batch_execute(crate::schema::catalog::SETTINGS)
         .expect("the introspection settings");
     let mut spelled = Vec::new();
     for row in tx.query(&query, &[]).expect("spelling and printing") {
