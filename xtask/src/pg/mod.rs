@@ -24,7 +24,7 @@ use crate::migrations::MigrationError;
 pub use cleanup::yield_to_interruption;
 use cleanup::CleanupGuard;
 use cluster::ThrowawayCluster;
-pub use redact::redact_database_url;
+pub use redact::{describe_database_url, parse_database_url};
 
 /// PostgreSQL truncates identifiers longer than this (NAMEDATALEN - 1).
 const MAX_IDENTIFIER_LEN: usize = 63;
@@ -48,7 +48,7 @@ pub struct ServerOptions {
 
 impl fmt::Debug for ServerOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let database_url = self.database_url.as_deref().map(redact_database_url);
+        let database_url = self.database_url.as_deref().map(describe_database_url);
         f.debug_struct("ServerOptions")
             .field("database_url", &database_url)
             .field("prelude", &self.prelude)
@@ -83,11 +83,12 @@ impl ScratchServer {
     pub fn start(options: &ServerOptions) -> anyhow::Result<ScratchServer> {
         let (cluster, mut admin_config, description) = match &options.database_url {
             Some(url) => {
-                let redacted = redact_database_url(url);
-                let config: postgres::Config = url
-                    .parse()
-                    .with_context(|| format!("invalid database URL {redacted}"))?;
-                (None, config, format!("server at {redacted}"))
+                let config = parse_database_url(url)?;
+                (
+                    None,
+                    config,
+                    format!("server at {}", describe_database_url(url)),
+                )
             }
             None => {
                 let cluster = ThrowawayCluster::start()?;
