@@ -88,7 +88,7 @@ const POSITION: &str = "position";
 /// Maps one row of a kind's query to an object: the `sql_*` columns (or `name`) and
 /// `table` name it, every other column but [`POSITION`] is a property of the same name,
 /// and NULL ones are left out (see [`queries`] for the columns).
-fn object_from_row(kind: ObjectKind, row: &Row) -> anyhow::Result<SchemaObject> {
+pub(super) fn object_from_row(kind: ObjectKind, row: &Row) -> anyhow::Result<SchemaObject> {
     let mut object = SchemaObject::new(kind, String::new(), None);
     let mut display = None;
     for (i, column) in row.columns().iter().enumerate() {

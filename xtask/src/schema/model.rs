@@ -24,10 +24,11 @@ pub enum ObjectKind {
     Function,
     Trigger,
     Policy,
+    Role,
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 15] = [
+    pub const ALL: [ObjectKind; 16] = [
         ObjectKind::Extension,
         ObjectKind::Schema,
         ObjectKind::Enum,
@@ -43,6 +44,7 @@ impl ObjectKind {
         ObjectKind::Function,
         ObjectKind::Trigger,
         ObjectKind::Policy,
+        ObjectKind::Role,
     ];
 
     /// The word a person uses for the kind: `column`, `materialized view`.
@@ -63,6 +65,7 @@ impl ObjectKind {
             ObjectKind::Function => "function",
             ObjectKind::Trigger => "trigger",
             ObjectKind::Policy => "policy",
+            ObjectKind::Role => "role",
         }
     }
 }

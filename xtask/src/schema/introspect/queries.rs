@@ -9,6 +9,8 @@
 //!   when that is not given.
 //! - `table`, optionally: the display name of the table the object belongs to
 //!   ([`display_name`]).
+//! - `owner`, for kinds whose objects have an owner: select it with [`owner`], which
+//!   leaves it out when the replaying user owns the object.
 //! - Any other column is a property, named as the property. A NULL column is an absent
 //!   property. The one exception is the column query's `position`, a number that orders
 //!   each table's columns and is not a property.
@@ -18,8 +20,7 @@
 //! - objects that belong to an extension (`pg_depend.deptype = 'e'`): the extension and its
 //!   version stand for them;
 //! - the `_sqlx_migrations` bookkeeping table with its columns, constraints and indexes;
-//! - OIDs, raw `attnum`, dropped columns, `atthasmissing`, sequence positions, owners (both
-//!   sides are built by the same user).
+//! - OIDs, raw `attnum`, dropped columns, `atthasmissing`, sequence positions.
 //!
 //! Not covered, for want of a kind in the model: rules that are not view rules, event
 //! triggers, range types, default privileges (`ALTER DEFAULT PRIVILEGES`), casts,
@@ -50,6 +51,21 @@ macro_rules! member_name {
             ", quote_ident(",
             $member,
             ") AS sql_member"
+        )
+    };
+}
+
+/// The owner (the role OID expression `$owner`) as an `owner` column: the role's name,
+/// quoted, or NULL when it is the user reading the catalog, who replayed the migrations,
+/// so that a model where that user owns everything says nothing of owners (and a
+/// generator writes `OWNER TO` only where it is needed). Every kind whose objects have an
+/// owner selects `owner!("<catalog>.<x>owner")`.
+macro_rules! owner {
+    ($owner:literal) => {
+        concat!(
+            "NULLIF(quote_ident(pg_get_userbyid(",
+            $owner,
+            ")), quote_ident(current_user)) AS owner"
         )
     };
 }
@@ -122,20 +138,31 @@ pub(super) const EXTENSIONS: &str = concat!(
 SELECT quote_ident(x.extname) AS sql_name,
        x.extversion AS version,
        n.nspname::text AS schema,
-       ds.description AS comment
+       ds.description AS comment,
+       ",
+    owner!("x.extowner"),
+    "
 FROM pg_extension x
 JOIN pg_namespace n ON n.oid = x.extnamespace",
     comment_join!("x.oid", "pg_extension")
 );
 
 /// `public` is included like any other schema: its comment and privileges are schema too.
+/// Its owner from PostgreSQL 15 on, `pg_database_owner`, is the database's owner: the
+/// user who made the scratch database, so it counts as that user.
 pub(super) const SCHEMAS: &str = concat!(
     "
 SELECT quote_ident(n.nspname) AS sql_name,
        ds.description AS comment,
        ",
     acl!("n.nspacl", "'n'", "n.nspowner"),
-    " AS acl
+    " AS acl,
+       ",
+    owner!(
+        "CASE WHEN n.nspname = 'public' AND pg_get_userbyid(n.nspowner) = 'pg_database_owner'
+              THEN current_user::text::regrole::oid ELSE n.nspowner END"
+    ),
+    "
 FROM pg_namespace n",
     comment_join!("n.oid", "pg_namespace"),
     "
@@ -177,7 +204,10 @@ SELECT ",
        ds.description AS comment,
        ",
     acl!("c.relacl", "'r'", "c.relowner"),
-    " AS acl
+    " AS acl,
+       ",
+    owner!("c.relowner"),
+    "
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN (SELECT i.inhrelid, string_agg(",
@@ -285,7 +315,9 @@ macro_rules! spelled_constraint_definition {
 /// `pg_get_constraintdef` (see [`spelled_constraint_definition`]). The printed definition
 /// of a primary key or unique constraint leaves out the storage parameters of the index
 /// behind it (an exclusion constraint's holds them), and those indexes are not index
-/// objects, so the parameters are `options`.
+/// objects, so the parameters are `options`. The internal triggers that enforce a foreign
+/// key or a deferrable key (`ALTER TABLE ... DISABLE TRIGGER ALL` reaches them) are not
+/// objects either: those not enabled are `internal_triggers` (`order_line: disabled`).
 pub(super) const CONSTRAINTS: &str = concat!(
     "
 SELECT quote_ident(coalesce(n.nspname, tn.nspname)) AS sql_schema,
@@ -306,8 +338,19 @@ SELECT quote_ident(coalesce(n.nspname, tn.nspname)) AS sql_schema,
        k.condeferrable::text AS deferrable,
        k.condeferred::text AS deferred,
        k.convalidated::text AS validated,
+       it.states AS internal_triggers,
        ds.description AS comment
 FROM pg_constraint k
+LEFT JOIN (SELECT s.tgconstraint, string_agg(s.state, ', ' ORDER BY s.state) AS states
+           FROM (SELECT DISTINCT tg.tgconstraint, ",
+    display_name!("tn.nspname", "tc.relname"),
+    " || ': ' || CASE tg.tgenabled WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica'
+                                               WHEN 'A' THEN 'always' END AS state
+                 FROM pg_trigger tg
+                 JOIN pg_class tc ON tc.oid = tg.tgrelid
+                 JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+                 WHERE tg.tgisinternal AND tg.tgconstraint <> 0 AND tg.tgenabled <> 'O') s
+           GROUP BY s.tgconstraint OFFSET 0) it ON it.tgconstraint = k.oid
 LEFT JOIN pg_class c ON c.oid = k.conrelid
 LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_type t ON t.oid = k.contypid
@@ -454,10 +497,11 @@ pub(super) const SPELLED_AND_PRINTED_INDEXES: &str = concat!(
 
 /// Every parameter but the position. `owned_by` comes from the automatic dependency of a
 /// serial or `OWNED BY` sequence ('a') or the internal one of an identity sequence ('i');
-/// such a sequence is grouped with its table. The owner is looked up sequence by sequence
-/// (`OFFSET 0` keeps the lateral subquery apart): joined directly, the server resolved the
-/// owner of every automatic dependency on a column in the database, indexes and
-/// constraints included, before keeping the sequences'.
+/// such a sequence is grouped with its table, whose owner it always has (so its `owner` is
+/// left out). The owning column is looked up sequence by sequence (`OFFSET 0` keeps the
+/// lateral subquery apart): joined directly, the server resolved the owner of every
+/// automatic dependency on a column in the database, indexes and constraints included,
+/// before keeping the sequences'.
 pub(super) const SEQUENCES: &str = concat!(
     "
 SELECT ",
@@ -478,7 +522,10 @@ SELECT ",
        ds.description AS comment,
        ",
     acl!("c.relacl", "'s'", "c.relowner"),
-    " AS acl
+    " AS acl,
+       ",
+    owner!("CASE WHEN own.relname IS NULL THEN c.relowner END"),
+    "
 FROM pg_sequence s
 JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -508,7 +555,10 @@ SELECT ",
        ds.description AS comment,
        ",
     acl!("t.typacl", "'T'", "t.typowner"),
-    " AS acl
+    " AS acl,
+       ",
+    owner!("t.typowner"),
+    "
 FROM pg_type t
 JOIN pg_namespace n ON n.oid = t.typnamespace",
     comment_join!("t.oid", "pg_type"),
@@ -533,7 +583,10 @@ SELECT ",
        ds.description AS comment,
        ",
     acl!("t.typacl", "'T'", "t.typowner"),
-    " AS acl
+    " AS acl,
+       ",
+    owner!("t.typowner"),
+    "
 FROM pg_type t
 JOIN pg_type b ON b.oid = t.typbasetype
 JOIN pg_namespace n ON n.oid = t.typnamespace",
@@ -562,7 +615,10 @@ SELECT ",
        ds.description AS comment,
        ",
     acl!("t.typacl", "'T'", "t.typowner"),
-    " AS acl
+    " AS acl,
+       ",
+    owner!("t.typowner"),
+    "
 FROM pg_type t
 JOIN pg_class c ON c.oid = t.typrelid AND c.relkind = 'c'
 JOIN pg_namespace n ON n.oid = t.typnamespace",
@@ -601,7 +657,10 @@ SELECT ",
        ds.description AS comment,
        ",
     acl!("p.proacl", "'f'", "p.proowner"),
-    " AS acl
+    " AS acl,
+       ",
+    owner!("p.proowner"),
+    "
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 LEFT JOIN pg_aggregate g ON g.aggfnoid = p.oid",
@@ -654,7 +713,10 @@ SELECT ",
        ds.description AS comment,
        ",
             acl!("c.relacl", "'r'", "c.relowner"),
-            " AS acl
+            " AS acl,
+       ",
+            owner!("c.relowner"),
+            "
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace",
             comment_join!("c.oid", "pg_class"),

@@ -581,6 +581,110 @@ fn a_grant() {
     );
 }
 
+/// One object of every kind that has an owner.
+const OWNED: &str = "CREATE SCHEMA s;
+CREATE TABLE t (id integer PRIMARY KEY);
+CREATE SEQUENCE q;
+CREATE VIEW v AS SELECT id FROM t;
+CREATE MATERIALIZED VIEW m AS SELECT id FROM t;
+CREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+CREATE PROCEDURE p() LANGUAGE sql AS 'SELECT 1';
+CREATE AGGREGATE total(integer) (SFUNC = int4pl, STYPE = integer);
+CREATE TYPE e AS ENUM ('x');
+CREATE DOMAIN d AS integer;
+CREATE TYPE c AS (x integer)";
+
+#[test]
+fn owners_are_compared_by_role_name() {
+    let role = TestRole::create("owner");
+    let r = &role.name;
+    assert_differ(
+        OWNED,
+        "",
+        &format!(
+            "ALTER SCHEMA s OWNER TO {r}; ALTER TABLE t OWNER TO {r}; \
+             ALTER SEQUENCE q OWNER TO {r}; ALTER VIEW v OWNER TO {r}; \
+             ALTER MATERIALIZED VIEW m OWNER TO {r}; ALTER FUNCTION f() OWNER TO {r}; \
+             ALTER PROCEDURE p() OWNER TO {r}; ALTER AGGREGATE total(integer) OWNER TO {r}; \
+             ALTER TYPE e OWNER TO {r}; ALTER DOMAIN d OWNER TO {r}; ALTER TYPE c OWNER TO {r}"
+        ),
+        &[
+            "domain d: owner",
+            "enum e: owner",
+            "function f(): owner",
+            "function p(): owner",
+            "function total(integer): owner",
+            "materialized view m: owner",
+            "schema s: owner",
+            "sequence q: owner",
+            "table t: owner",
+            "type c: owner",
+            "view v: owner",
+        ],
+    );
+}
+
+#[test]
+fn owned_by_the_replaying_user_says_nothing_of_owners() {
+    let role = TestRole::create("owner_back");
+    let (left, _) = assert_same(
+        OWNED,
+        &format!(
+            "{OWNED}; ALTER TABLE t OWNER TO {r}; ALTER FUNCTION f() OWNER TO {r}; \
+             ALTER TABLE t OWNER TO CURRENT_USER; ALTER FUNCTION f() OWNER TO CURRENT_USER",
+            r = role.name
+        ),
+    );
+    let owned: Vec<String> = left
+        .objects
+        .values()
+        .filter(|o| o.properties.contains_key("owner"))
+        .map(|o| o.id.to_string())
+        .collect();
+    assert!(owned.is_empty(), "{owned:?}");
+}
+
+#[test]
+fn foreign_key_triggers_switched_off() {
+    let common = "CREATE TABLE customer (id integer PRIMARY KEY);
+                  CREATE TABLE order_line (id integer, customer integer REFERENCES customer)";
+    assert_differ(
+        common,
+        "ALTER TABLE order_line DISABLE TRIGGER ALL",
+        "",
+        &["constraint order_line.order_line_customer_fkey: internal_triggers"],
+    );
+    assert_differ(
+        common,
+        "ALTER TABLE customer DISABLE TRIGGER ALL",
+        "ALTER TABLE order_line DISABLE TRIGGER ALL",
+        &["constraint order_line.order_line_customer_fkey: internal_triggers"],
+    );
+    assert_same(
+        &format!("{common}; ALTER TABLE order_line DISABLE TRIGGER ALL; ALTER TABLE order_line ENABLE TRIGGER ALL"),
+        common,
+    );
+    let schema = TestDatabase::schema_after(&format!(
+        "{common}; ALTER TABLE order_line DISABLE TRIGGER ALL;
+         CREATE TABLE k (n integer UNIQUE DEFERRABLE); ALTER TABLE k DISABLE TRIGGER ALL"
+    ));
+    let state = |name: &str| {
+        schema
+            .objects
+            .values()
+            .find(|o| o.id.to_string() == name)
+            .and_then(|o| o.properties.get("internal_triggers").cloned())
+    };
+    assert_eq!(
+        state("constraint order_line.order_line_customer_fkey").as_deref(),
+        Some("order_line: disabled")
+    );
+    assert_eq!(
+        state("constraint k.k_n_key").as_deref(),
+        Some("k: disabled")
+    );
+}
+
 #[test]
 fn an_extension() {
     assert_differ(
