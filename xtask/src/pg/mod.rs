@@ -6,7 +6,7 @@ mod binaries;
 mod cleanup;
 mod cluster;
 mod initdb_cache;
-mod owner;
+pub(crate) mod owner;
 mod redact;
 #[cfg(test)]
 pub mod testing;
