@@ -557,6 +557,30 @@ fn a_failing_migration_names_file_line_and_column() {
 }
 
 #[test]
+fn an_error_raised_while_executing_is_reported_at_its_line() {
+    let pair = Pair::new(
+        TABLE,
+        "SELECT 1;\n-- the index was never made\nDROP INDEX idx_never_made;\n",
+        "",
+    );
+    for (format, stream) in [("human", "stderr"), ("json", "stdout")] {
+        let assert = pair.verify(&["--quiet", "--format", format]).code(2);
+        let output = assert.get_output();
+        let shown = String::from_utf8_lossy(match stream {
+            "stderr" => &output.stderr,
+            _ => &output.stdout,
+        })
+        .into_owned();
+        assert!(shown.contains("0002_change.sql:3:1"), "{shown}");
+        assert!(shown.contains("DROP INDEX idx_never_made"), "{shown}");
+        if format == "json" {
+            let report: Value = serde_json::from_str(&shown).unwrap();
+            assert_eq!(report["migration"]["line"], 3, "{report:#}");
+        }
+    }
+}
+
+#[test]
 fn a_missing_role_points_at_the_prelude() {
     let pair = Pair::new(TABLE, "GRANT SELECT ON pack TO nobody_here;", "");
     let assert = pair.verify(&["--quiet"]).code(2);
