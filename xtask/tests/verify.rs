@@ -747,9 +747,25 @@ fn any_change_to_the_consolidated_set_is_reported_by_name() {
 
 /// Ended by SIGTERM in the middle of a replay, verify removes its throwaway cluster, exits
 /// with 130 and says it was interrupted, not that the replay failed (the stopping server
-/// closes the replay's connection, which the main thread would otherwise report).
+/// closes the replay's connection, which the main thread would otherwise report), in
+/// either output format: JSON output carries no false error either.
 #[test]
 fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
+    for format in ["human", "json"] {
+        let (scratch, output) = interrupted_verify(format);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(130), "{stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        assert!(!stderr.contains("error"), "{stderr}");
+        assert!(!stdout.contains("error"), "{format}: {stdout}");
+        let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+}
+
+/// Runs verify with a history that sleeps, and sends it SIGTERM during the sleep.
+fn interrupted_verify(format: &str) -> (tempfile::TempDir, std::process::Output) {
     use std::os::unix::fs::PermissionsExt;
     use std::time::{Duration, Instant};
 
@@ -758,7 +774,7 @@ fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
     // The cluster may run as the `postgres` account, which must reach it.
     std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("xtask"))
-        .args(["verify", "--quiet", "--root"])
+        .args(["verify", "--quiet", "--format", format, "--root"])
         .arg(pair.dir.path())
         .arg("--old")
         .arg(pair.path("old"))
@@ -767,7 +783,7 @@ fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
         .env("XTASK_SCRATCH_DIR", scratch.path())
         .env_remove("DATABASE_URL")
         .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -793,11 +809,5 @@ fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(!stderr.contains("error"), "{stderr}");
-    let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    (scratch, child.wait_with_output().unwrap())
 }
