@@ -622,6 +622,30 @@ fn a_failing_migration_names_file_line_and_column() {
 }
 
 #[test]
+fn an_error_raised_while_executing_is_reported_at_its_line() {
+    let pair = Pair::new(
+        TABLE,
+        "SELECT 1;\n-- the index was never made\nDROP INDEX idx_never_made;\n",
+        "",
+    );
+    for (format, stream) in [("human", "stderr"), ("json", "stdout")] {
+        let assert = pair.verify(&["--quiet", "--format", format]).code(2);
+        let output = assert.get_output();
+        let shown = String::from_utf8_lossy(match stream {
+            "stderr" => &output.stderr,
+            _ => &output.stdout,
+        })
+        .into_owned();
+        assert!(shown.contains("0002_change.sql:3:1"), "{shown}");
+        assert!(shown.contains("DROP INDEX idx_never_made"), "{shown}");
+        if format == "json" {
+            let report: Value = serde_json::from_str(&shown).unwrap();
+            assert_eq!(report["migration"]["line"], 3, "{report:#}");
+        }
+    }
+}
+
+#[test]
 fn a_missing_role_points_at_the_prelude() {
     let pair = Pair::new(TABLE, "GRANT SELECT ON pack TO nobody_here;", "");
     let assert = pair.verify(&["--quiet"]).code(2);
@@ -788,9 +812,25 @@ fn any_change_to_the_consolidated_set_is_reported_by_name() {
 
 /// Ended by SIGTERM in the middle of a replay, verify removes its throwaway cluster, exits
 /// with 130 and says it was interrupted, not that the replay failed (the stopping server
-/// closes the replay's connection, which the main thread would otherwise report).
+/// closes the replay's connection, which the main thread would otherwise report), in
+/// either output format: JSON output carries no false error either.
 #[test]
 fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
+    for format in ["human", "json"] {
+        let (scratch, output) = interrupted_verify(format);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(130), "{stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        assert!(!stderr.contains("error"), "{stderr}");
+        assert!(!stdout.contains("error"), "{format}: {stdout}");
+        let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+}
+
+/// Runs verify with a history that sleeps, and sends it SIGTERM during the sleep.
+fn interrupted_verify(format: &str) -> (tempfile::TempDir, std::process::Output) {
     use std::os::unix::fs::PermissionsExt;
     use std::time::{Duration, Instant};
 
@@ -799,7 +839,7 @@ fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
     // The cluster may run as the `postgres` account, which must reach it.
     std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("xtask"))
-        .args(["verify", "--quiet", "--root"])
+        .args(["verify", "--quiet", "--format", format, "--root"])
         .arg(pair.dir.path())
         .arg("--old")
         .arg(pair.path("old"))
@@ -808,7 +848,7 @@ fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
         .env("XTASK_SCRATCH_DIR", scratch.path())
         .env_remove("DATABASE_URL")
         .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -834,13 +874,7 @@ fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(!stderr.contains("error"), "{stderr}");
-    let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    (scratch, child.wait_with_output().unwrap())
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod findings;
 mod locate;
 mod markdown;
 mod replay;
-mod sql_text;
+pub(crate) mod sql_text;
 
 use serde::Serialize;
 

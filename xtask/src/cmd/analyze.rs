@@ -64,7 +64,8 @@ pub enum AnalysisFormat {
 impl Analyze {
     pub fn run(self, root: &Path) -> anyhow::Result<u8> {
         let json = self.format == AnalysisFormat::Json && self.output.is_none();
-        ui::json_on_error(json, self.analyze(root))
+        ui::report_errors_as_json(json);
+        self.analyze(root)
     }
 
     fn analyze(&self, root: &Path) -> anyhow::Result<u8> {

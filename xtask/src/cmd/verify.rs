@@ -40,7 +40,8 @@ pub struct Verify {
 impl Verify {
     pub fn run(self, root: &Path) -> anyhow::Result<u8> {
         let json = self.compare.format == Format::Json;
-        ui::json_on_error(json, self.verify(root))
+        ui::report_errors_as_json(json);
+        self.verify(root)
     }
 
     fn verify(&self, root: &Path) -> anyhow::Result<u8> {
