@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 
 use super::ServerArgs;
-use crate::analysis::{self, HistoryAnalysis};
+use crate::analysis::{self, HistoryAnalysis, Snapshots};
 use crate::config::Config;
 use crate::exit;
 use crate::migrations::{ChainRole, MigrationChain};
@@ -74,8 +74,12 @@ impl Analyze {
         let chain = MigrationChain::resolve(&dir, ChainRole::History)?;
 
         let progress = Progress::new(self.quiet);
-        let (analysis, timings) =
-            analysis::analyze(&self.server.options(&config), &chain, &progress)?;
+        let (analysis, timings) = analysis::analyze(
+            &self.server.options(&config),
+            &chain,
+            &progress,
+            Snapshots::Incremental,
+        )?;
         drop(progress);
         let report = self.render(&analysis)?;
 
