@@ -8,6 +8,7 @@ mod locate;
 mod markdown;
 mod replay;
 pub(crate) mod sql_text;
+mod watch;
 
 use serde::Serialize;
 
@@ -16,7 +17,7 @@ use crate::pg::ServerOptions;
 use crate::schema::model::ObjectId;
 use crate::ui::Progress;
 
-pub use replay::ReplayTimings;
+pub use replay::{ReplayTimings, Snapshots};
 
 /// What the analysis of a history found, in the sections of a consolidation plan.
 #[derive(Debug, Clone, Serialize)]
@@ -141,8 +142,9 @@ pub fn analyze(
     options: &ServerOptions,
     chain: &MigrationChain,
     progress: &Progress,
+    snapshots: Snapshots,
 ) -> anyhow::Result<(HistoryAnalysis, ReplayTimings)> {
-    let replay = replay::replay(options, chain, progress)?;
+    let replay = replay::replay(options, chain, progress, snapshots)?;
     progress.phase("analyzing");
     let analysis = findings::analyze(chain, &replay);
     Ok((analysis, replay.timings))
@@ -157,3 +159,6 @@ impl HistoryAnalysis {
         self.sections.iter().map(|s| s.findings.len()).sum()
     }
 }
+
+#[cfg(test)]
+mod tests;
