@@ -3,6 +3,10 @@
 //! ```toml
 //! prelude = "prelude.sql"                              # roles and schemas the migrations assume
 //! accepted-differences = "accepted-differences.toml"   # reviewed, intended differences
+//!
+//! [[generate.file]]                                    # how generate groups its files
+//! name = "initial_setup"
+//! kinds = ["extension", "enum"]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -20,6 +24,8 @@ pub const DEFAULT_ACCEPTED: &str = "accepted-differences.toml";
 pub struct Config {
     pub prelude: Option<PathBuf>,
     pub accepted_differences: Option<PathBuf>,
+    /// The plan `generate` groups its files by (see [`crate::generate::plan`]).
+    pub generate: Option<crate::generate::plan::Plan>,
 }
 
 impl Config {
@@ -35,6 +41,10 @@ impl Config {
             .with_context(|| format!("{}: invalid settings", path.display()))?;
         config.prelude = config.prelude.map(|p| root.join(p));
         config.accepted_differences = config.accepted_differences.map(|p| root.join(p));
+        if let Some(plan) = &config.generate {
+            plan.check()
+                .with_context(|| format!("{}: invalid [generate] plan", path.display()))?;
+        }
         Ok(config)
     }
 }

@@ -6,6 +6,7 @@ mod cmd;
 mod comparison;
 mod config;
 mod data;
+mod generate;
 mod migrations;
 mod pack;
 mod pg;
@@ -51,6 +52,7 @@ struct Cli {
 enum Command {
     Verify(cmd::verify::Verify),
     Consolidate(cmd::consolidate::Consolidate),
+    Generate(cmd::generate::Generate),
     Rollback(cmd::rollback::Rollback),
     Status(cmd::status::Status),
     Analyze(cmd::analyze::Analyze),
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Bench(bench) => bench.run(&root),
         Command::Verify(verify) => verify.run(&root),
         Command::Consolidate(consolidate) => consolidate.run(&root),
+        Command::Generate(generate) => generate.run(&root),
         Command::LoadPack(load_pack) => load_pack.run(&root),
         Command::Rollback(rollback) => rollback.run(&root),
         Command::Status(status) => status.run(&root),

@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod bench;
 pub mod consolidate;
+pub mod generate;
 pub mod load_pack;
 pub mod rollback;
 pub mod status;
@@ -105,17 +106,7 @@ impl CompareArgs {
         root: &Path,
         config: &Config,
     ) -> anyhow::Result<(Option<Pack>, AcceptedDifferences)> {
-        let pack = match (&self.pack, self.no_pack) {
-            (_, true) => None,
-            (Some(dir), false) => Some(Pack::read(dir)?),
-            (None, false) => {
-                let default = root.join("packs").join("core");
-                match default.exists() {
-                    true => Some(Pack::read(&default)?),
-                    false => None,
-                }
-            }
-        };
+        let pack = default_pack(root, self.pack.as_deref(), self.no_pack)?;
         let accepted = match self
             .accepted
             .clone()
@@ -152,6 +143,26 @@ impl CompareArgs {
         }
         let progress = Progress::new(self.quiet);
         comparison::compare(&self.server.options(config), old, new, pack, &progress)
+    }
+}
+
+/// The pack loaded into both sides: `pack` when given, none with `no_pack`, else
+/// `<root>/packs/core` when it exists.
+pub fn default_pack(
+    root: &Path,
+    pack: Option<&Path>,
+    no_pack: bool,
+) -> anyhow::Result<Option<Pack>> {
+    match (pack, no_pack) {
+        (_, true) => Ok(None),
+        (Some(dir), false) => Pack::read(dir).map(Some),
+        (None, false) => {
+            let default = root.join("packs").join("core");
+            match default.exists() {
+                true => Pack::read(&default).map(Some),
+                false => Ok(None),
+            }
+        }
     }
 }
 
