@@ -367,6 +367,7 @@ fn header(
 ) -> String {
     let mut lines = vec![format!("-- {}", file_name.trim_end_matches(".sql"))];
     if let Some(description) = description {
+        lines.push("--".to_owned());
         lines.extend(wrap(description, "-- "));
     }
     let mut held: BTreeMap<String, Vec<String>> = BTreeMap::new();
