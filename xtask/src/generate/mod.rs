@@ -10,6 +10,8 @@ mod rows;
 mod sql;
 mod units;
 pub mod write;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 
