@@ -6,6 +6,7 @@ mod cmd;
 mod comparison;
 mod config;
 mod data;
+mod generate;
 mod input;
 mod migrations;
 mod pack;
@@ -60,6 +61,7 @@ struct Cli {
 enum Command {
     Verify(cmd::verify::Verify),
     Consolidate(cmd::consolidate::Consolidate),
+    Generate(cmd::generate::Generate),
     Rollback(cmd::rollback::Rollback),
     Status(cmd::status::Status),
     Analyze(cmd::analyze::Analyze),
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         Command::WatchCluster(watch) => watch.run(),
         Command::Verify(verify) => verify.run(&root),
         Command::Consolidate(consolidate) => consolidate.run(&root),
+        Command::Generate(generate) => generate.run(&root),
         Command::LoadPack(load_pack) => load_pack.run(&root),
         Command::Rebaseline(rebaseline) => rebaseline.run(&root),
         Command::Rollback(rollback) => rollback.run(&root),
