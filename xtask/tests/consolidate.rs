@@ -510,3 +510,56 @@ fn a_second_writer_is_refused_while_the_first_is_frozen_mid_swap() {
     assert_exit(&repository.run(&["status"]), 0);
     assert_eq!(without_lock_time(&repository.snapshot()), consolidated);
 }
+
+#[test]
+fn migrations_added_after_the_consolidation_are_new_and_replayed_on_both_sides() {
+    let repository = Repository::staged();
+    assert_exit(&repository.run(&["consolidate"]), 0);
+    repository.write(
+        "migrations/20260301000000_pack_tags.sql",
+        "ALTER TABLE pack ADD COLUMN tags TEXT[] NOT NULL DEFAULT '{}';\n",
+    );
+    repository.write("migrations/README.md", "How to add a migration.\n");
+
+    let status = repository.run(&["status"]);
+    assert_exit(&status, 0);
+    let shown = text(&status);
+    assert!(shown.contains("1 new since the consolidation"), "{shown}");
+    assert!(shown.contains("20260301000000_pack_tags.sql"), "{shown}");
+    assert!(
+        shown.contains("files sqlx does not read changed"),
+        "{shown}"
+    );
+
+    let verify = repository.run(&["verify", "--format", "json"]);
+    assert_exit(&verify, 0);
+    let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
+    let versions = |side: &str| -> Vec<i64> {
+        report[side]["migrations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["version"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(versions("old").last(), Some(&20260301000000));
+    assert_eq!(versions("new"), [1, 20260301000000]);
+    let notes = report["recorded"]["notes"].to_string();
+    assert!(notes.contains("replayed on top of both sides"), "{notes}");
+
+    // Editing a consolidated file, or adding one before its last version, is refused.
+    repository.write(
+        "migrations/00001_initial.sql",
+        "CREATE TABLE pack (id BIGSERIAL PRIMARY KEY, ref TEXT NOT NULL UNIQUE, label TEXT);\n\n",
+    );
+    repository.write("migrations/00000_early.sql", "SELECT 1;\n");
+    let verify = repository.run(&["verify"]);
+    assert_exit(&verify, 1);
+    let shown = text(&verify);
+    assert!(
+        shown.contains("migrations/: edited: 00001_initial.sql"),
+        "{shown}"
+    );
+    assert!(shown.contains("00000_early.sql"), "{shown}");
+    assert_exit(&repository.run(&["status"]), 1);
+}

@@ -14,7 +14,8 @@ use crate::migrations::{ChainRole, MigrationChain};
 use crate::pack::Pack;
 use crate::report::{Format, Recorded, Report};
 use crate::tree::{
-    ConsolidatedChecks, LockRecord, ManifestCheck, Tree, TreeState, BACKUP_DIR, MIGRATIONS_DIR,
+    baseline, ConsolidatedChecks, LockRecord, ManifestCheck, Tree, TreeState, BACKUP_DIR,
+    MIGRATIONS_DIR,
 };
 use crate::ui;
 
@@ -59,8 +60,13 @@ impl Verify {
         };
         let old_dir = self.old.clone().unwrap_or_else(|| tree.backup());
         let new_dir = self.new.clone().unwrap_or_else(|| tree.migrations());
-        let old = MigrationChain::resolve(&old_dir, ChainRole::History)?;
+        let mut old = MigrationChain::resolve(&old_dir, ChainRole::History)?;
         let new = MigrationChain::resolve(&new_dir, ChainRole::Consolidated)?;
+        // Migrations added after the consolidated set run on top of both sides.
+        if let Some((lock, _)) = &recorded {
+            let split = baseline::split(&new, &lock.consolidated.manifest);
+            old.migrations.extend(split.new_since);
+        }
         let (pack, accepted) = self.compare.prepare(root, &config)?;
 
         let comparison = self.compare.compare(&config, &old, &new, pack.as_ref())?;
@@ -108,6 +114,22 @@ fn since_consolidation(
                 recorded.problems.push(format!("{dir}/: {reason}"))
             }
         }
+    }
+    recorded.notes.extend(
+        checks
+            .since
+            .other_files
+            .iter()
+            .map(|change| format!("{MIGRATIONS_DIR}/: {change} (sqlx does not read it)")),
+    );
+    if !checks.since.new_migrations.is_empty() {
+        recorded.notes.push(format!(
+            "fingerprints not compared with the lock record: {} migrations were added since \
+             the consolidation and replayed on top of both sides ({})",
+            checks.since.new_migrations.len(),
+            checks.since.new_migrations.join(", ")
+        ));
+        return recorded;
     }
     let major = |version: &str| {
         version

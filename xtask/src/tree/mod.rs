@@ -234,14 +234,15 @@ impl Tree {
             () if has_lock && !has_backup => Inconsistency::LockWithoutBackup,
             () if has_lock && has_staging => Inconsistency::StagingBesideConsolidated,
             () if has_lock => {
+                let recorded = LockRecord::read(&self.lock_path()).map(|l| l.consolidated.manifest);
+                let (migrations, since) = baseline::check(&self.migrations(), recorded);
                 return Ok(TreeState::Consolidated(ConsolidatedChecks {
                     backup: ManifestCheck::run(&self.backup(), || {
                         Manifest::read(&self.manifest_path())
                     }),
-                    migrations: ManifestCheck::run(&self.migrations(), || {
-                        Ok(LockRecord::read(&self.lock_path())?.consolidated.manifest)
-                    }),
-                }))
+                    migrations,
+                    since,
+                }));
             }
             () if has_staging => return Ok(TreeState::Staged),
             () => return Ok(TreeState::HistoryOnly),
@@ -284,8 +285,10 @@ pub enum TreeState {
 pub struct ConsolidatedChecks {
     /// `migrations.old/` against its `MANIFEST.sum`.
     pub backup: ManifestCheck,
-    /// `migrations/` against the consolidated manifest in `consolidation.lock`.
+    /// `migrations/` against the consolidated manifest in `consolidation.lock`, migrations
+    /// added after it and files sqlx does not read aside.
     pub migrations: ManifestCheck,
+    pub since: baseline::Since,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -386,13 +389,15 @@ impl fmt::Display for TreeState {
                 }
                 match &checks.migrations {
                     ManifestCheck::Intact => {
-                        write!(f, "\nmigrations/ matches the set recorded in {LOCK_FILE}")
+                        write!(f, "\nmigrations/ matches the set recorded in {LOCK_FILE}")?;
+                        write_since(f, &checks.since)
                     }
                     ManifestCheck::Changed(changes) => write!(
                         f,
                         "\nmigrations/ changed since the consolidation recorded in \
-                         {LOCK_FILE}:{}\nnew migrations are fine; an edited or removed one \
-                         is not seen by databases that already ran it",
+                         {LOCK_FILE}:{}\na consolidated migration edited, removed or added \
+                         before its last version is not seen by databases that already ran \
+                         the set; restore it, and add changes as new migrations",
                         list_changes(changes)
                     ),
                     ManifestCheck::Unreadable(reason) => {
@@ -409,6 +414,28 @@ impl fmt::Display for TreeState {
             TreeState::Inconsistent(inconsistency) => write!(f, "{inconsistency}"),
         }
     }
+}
+
+/// Migrations added after the consolidated set, and other files that changed.
+fn write_since(f: &mut fmt::Formatter<'_>, since: &baseline::Since) -> fmt::Result {
+    if !since.new_migrations.is_empty() {
+        write!(
+            f,
+            "\n{} new since the consolidation (verify replays them on top of both sides):",
+            since.new_migrations.len()
+        )?;
+        for name in &since.new_migrations {
+            write!(f, "\n  {name}")?;
+        }
+    }
+    if !since.other_files.is_empty() {
+        write!(
+            f,
+            "\nfiles sqlx does not read changed since:{}",
+            list_changes(&since.other_files)
+        )?;
+    }
+    Ok(())
 }
 
 impl fmt::Display for Inconsistency {
