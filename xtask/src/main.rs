@@ -6,6 +6,7 @@ mod cmd;
 mod comparison;
 mod config;
 mod data;
+mod input;
 mod migrations;
 mod pack;
 mod pg;
