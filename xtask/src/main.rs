@@ -58,6 +58,7 @@ enum Command {
     Analyze(cmd::analyze::Analyze),
     LoadPack(cmd::load_pack::LoadPack),
     Rebaseline(cmd::rebaseline::Rebaseline),
+    Retire(cmd::retire::Retire),
     Bench(cmd::bench::Bench),
 }
 
@@ -71,6 +72,7 @@ fn main() -> ExitCode {
         Command::Consolidate(consolidate) => consolidate.run(&root),
         Command::LoadPack(load_pack) => load_pack.run(&root),
         Command::Rebaseline(rebaseline) => rebaseline.run(&root),
+        Command::Retire(retire) => retire.run(&root),
         Command::Rollback(rollback) => rollback.run(&root),
         Command::Status(status) => status.run(&root),
     };

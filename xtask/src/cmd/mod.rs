@@ -5,6 +5,7 @@ pub mod bench;
 pub mod consolidate;
 pub mod load_pack;
 pub mod rebaseline;
+pub mod retire;
 pub mod rollback;
 pub mod status;
 pub mod verify;
@@ -131,6 +132,10 @@ impl CompareArgs {
         };
         let accepted = load_accepted(root, config, self.accepted.as_deref())?;
         Ok((pack, accepted))
+    }
+
+    pub fn server_options(&self, config: &Config) -> ServerOptions {
+        self.server.options(config)
     }
 
     pub fn compare(

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::retire::{same_major, verify_baseline};
 use super::{refuse_if_interrupted, CompareArgs};
 use crate::comparison::Comparison;
 use crate::config::Config;
@@ -39,12 +40,21 @@ pub struct Verify {
 }
 
 impl Verify {
+    /// Verify of the tree's own directories, as `cargo xtask verify` with these options.
+    pub fn of_tree(compare: CompareArgs) -> Verify {
+        Verify {
+            old: None,
+            new: None,
+            compare,
+        }
+    }
+
     pub fn run(self, root: &Path) -> anyhow::Result<u8> {
         let json = self.compare.format == Format::Json;
         ui::json_on_error(json, self.verify(root))
     }
 
-    fn verify(&self, root: &Path) -> anyhow::Result<u8> {
+    pub fn verify(&self, root: &Path) -> anyhow::Result<u8> {
         let config = Config::load(root)?;
         let tree = Tree::new(root);
         // The lock record speaks for the tree's own directories only.
@@ -52,6 +62,10 @@ impl Verify {
             match refuse_if_interrupted(&tree)? {
                 TreeState::Consolidated(checks) => {
                     Some((LockRecord::read(&tree.lock_path())?, checks))
+                }
+                TreeState::Retired(checks) => {
+                    let options = self.compare.server_options(&config);
+                    return verify_baseline(&tree, &checks, &options, self.compare.format);
                 }
                 _ => None,
             }
@@ -131,15 +145,8 @@ fn since_consolidation(
         ));
         return recorded;
     }
-    let major = |version: &str| {
-        version
-            .split(['.', ' '])
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    };
     let now = &comparison.old.fingerprint.server_version;
-    if major(&lock.postgres_version) != major(now) {
+    if !same_major(&lock.postgres_version, now) {
         recorded.notes.push(format!(
             "fingerprints not compared with the lock record: it was made on PostgreSQL {}, this \
              run used {now}",

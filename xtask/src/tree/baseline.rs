@@ -1,11 +1,76 @@
 //! Which files of `migrations/` are the consolidated set a record speaks for, and which
-//! came after it: migrations added since the consolidation are new, not edits.
+//! came after it: migrations added since the consolidation are new, not edits. And the
+//! baseline record `retire` leaves in `migrations/` once the history is gone.
 
 use std::path::Path;
 
+use anyhow::Context;
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::durable;
 use super::manifest::{Manifest, ManifestChange};
 use super::ManifestCheck;
 use crate::migrations::{Migration, MigrationChain};
+
+/// `migrations/baseline.lock`: the consolidated set as it was when its history was
+/// retired, and the schema it builds. Written by `retire`, read by `verify` and `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BaselineRecord {
+    /// When the history was retired (RFC 3339, UTC).
+    pub time: DateTime<Utc>,
+    pub tool_version: String,
+    /// The server the fingerprint was taken on: printed definitions change between majors.
+    pub postgres_version: String,
+    /// The digest of the retired history's manifest (`MANIFEST.sum`), to check a copy
+    /// restored from version control.
+    pub history_digest: String,
+    /// The schema the consolidated set builds on its own, later migrations aside.
+    pub schema_fingerprint: String,
+    /// The consolidated set's files.
+    pub manifest: Manifest,
+}
+
+impl BaselineRecord {
+    pub fn new(
+        postgres_version: String,
+        history_digest: String,
+        schema_fingerprint: String,
+        manifest: Manifest,
+    ) -> BaselineRecord {
+        BaselineRecord {
+            // Whole seconds, as in the lock record.
+            time: Utc::now().trunc_subsecs(0),
+            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            postgres_version,
+            history_digest,
+            schema_fingerprint,
+            manifest,
+        }
+    }
+
+    /// Writes atomically (temp file, fsync, rename).
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        let body = toml::to_string(self).expect("a baseline record always serializes");
+        let text = format!(
+            "# Written by `cargo xtask retire`; read by `verify` and `status`.\n\
+             # Do not edit: the manifest's digest is checked.\n{body}"
+        );
+        durable::write_atomically(path, text.as_bytes())
+    }
+
+    pub fn read(path: &Path) -> anyhow::Result<BaselineRecord> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read baseline record {}", path.display()))?;
+        toml::from_str(&text).with_context(|| {
+            format!(
+                "{}: not a valid baseline record; restore it from version control",
+                path.display()
+            )
+        })
+    }
+}
 
 /// `migrations/` split at the recorded set.
 #[derive(Debug, Clone)]

@@ -725,6 +725,7 @@ fn a_journal_naming_a_staging_directory_outside_the_root_is_refused() {
             completed: 0,
             staging: staging.into(),
             lock: None,
+            baseline: None,
         };
         journal.write(&tree.root).unwrap();
         let before = snapshot(&tree.root);
