@@ -60,6 +60,9 @@ enum Command {
     Rebaseline(cmd::rebaseline::Rebaseline),
     Retire(cmd::retire::Retire),
     Bench(cmd::bench::Bench),
+    Clean(cmd::clean::Clean),
+    #[command(hide = true)]
+    WatchCluster(cmd::clean::WatchCluster),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +71,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(analyze) => analyze.run(&root),
         Command::Bench(bench) => bench.run(&root),
+        Command::Clean(clean) => clean.run(&root),
+        Command::WatchCluster(watch) => watch.run(),
         Command::Verify(verify) => verify.run(&root),
         Command::Consolidate(consolidate) => consolidate.run(&root),
         Command::LoadPack(load_pack) => load_pack.run(&root),

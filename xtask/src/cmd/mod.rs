@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod bench;
+pub mod clean;
 pub mod consolidate;
 pub mod load_pack;
 pub mod rebaseline;

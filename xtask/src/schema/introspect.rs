@@ -18,8 +18,9 @@ use super::model::{ObjectId, ObjectKind, Schema, SchemaObject};
 use crate::pg::Capabilities;
 
 /// The query that lists each kind of object.
-const QUERIES: [(ObjectKind, &str); 15] = [
+const QUERIES: [(ObjectKind, &str); 16] = [
     (ObjectKind::Extension, queries::EXTENSIONS),
+    (ObjectKind::ExtensionMember, queries::EXTENSION_MEMBERS),
     (ObjectKind::Schema, queries::SCHEMAS),
     (ObjectKind::Enum, queries::ENUMS),
     (ObjectKind::Domain, queries::DOMAINS),
