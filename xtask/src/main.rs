@@ -67,6 +67,7 @@ enum Command {
     Analyze(cmd::analyze::Analyze),
     LoadPack(cmd::load_pack::LoadPack),
     Rebaseline(cmd::rebaseline::Rebaseline),
+    Retire(cmd::retire::Retire),
     Bench(cmd::bench::Bench),
     Clean(cmd::clean::Clean),
     #[command(hide = true)]
@@ -89,6 +90,7 @@ fn main() -> ExitCode {
         Command::Generate(generate) => generate.run(&root),
         Command::LoadPack(load_pack) => load_pack.run(&root),
         Command::Rebaseline(rebaseline) => rebaseline.run(&root),
+        Command::Retire(retire) => retire.run(&root),
         Command::Rollback(rollback) => rollback.run(&root),
         Command::Status(status) => status.run(&root),
     }));

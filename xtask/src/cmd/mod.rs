@@ -7,6 +7,7 @@ pub mod consolidate;
 pub mod generate;
 pub mod load_pack;
 pub mod rebaseline;
+pub mod retire;
 pub mod rollback;
 pub mod status;
 pub mod verify;
@@ -123,6 +124,10 @@ impl CompareArgs {
         let pack = default_pack(root, self.pack.as_deref(), self.no_pack)?;
         let accepted = load_accepted(root, config, self.accepted.as_deref())?;
         Ok((pack, accepted))
+    }
+
+    pub fn server_options(&self, config: &Config) -> ServerOptions {
+        self.server.options(config)
     }
 
     pub fn compare(
