@@ -676,6 +676,19 @@ fn the_lifecycle_runs_to_a_retired_history_and_stays_green() {
         text(&analyze)
     );
     assert_exit(&repository.run(&["retire"]), 0);
+    let target = "postgres://app:hunter2@127.0.0.1:1/attune";
+    let rebaseline = repository.run(&["rebaseline", "--target", target]);
+    assert_exit(&rebaseline, 2);
+    assert!(
+        text(&rebaseline).contains("the history is retired"),
+        "{}",
+        text(&rebaseline)
+    );
+    assert!(
+        !text(&rebaseline).contains("hunter2"),
+        "{}",
+        text(&rebaseline)
+    );
 
     // Another migration: still green; an edit of the consolidated set: named.
     repository.write(

@@ -181,6 +181,14 @@ impl Sets {
             }
             None => (chain, Vec::new()),
         };
+        if history && old.is_none() && tree.baseline_path().exists() {
+            bail!(
+                "the history is retired ({}): rebaseline compares a database with it; pass \
+                 --old with a copy of the history as it was before `cargo xtask retire` (git \
+                 has it)",
+                tree.baseline_path().display()
+            );
+        }
         let history = match history {
             true => {
                 let old_dir = old.map_or_else(|| tree.backup(), Path::to_path_buf);

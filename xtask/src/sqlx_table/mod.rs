@@ -251,3 +251,24 @@ pub fn restore(
         .with_context(|| format!("cannot commit the restored rows of {table}"))?;
     Ok(restored)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_that_cannot_be_reached_is_named_without_its_password() {
+        // Port 1: nothing listens there, so the connection is refused at once.
+        let err = format!(
+            "{:#}",
+            connect("postgres://app:hunter2@127.0.0.1:1/attune")
+                .err()
+                .expect("nothing listens on port 1")
+        );
+        assert!(
+            err.contains("cannot connect to the target postgres://127.0.0.1:1/attune"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+}
