@@ -36,7 +36,8 @@ pub struct Retire {
 impl Retire {
     pub fn run(self, root: &Path) -> anyhow::Result<u8> {
         let json = self.compare.format == Format::Json;
-        ui::json_on_error(json, self.retire(root))
+        ui::report_errors_as_json(json);
+        self.retire(root)
     }
 
     fn retire(self, root: &Path) -> anyhow::Result<u8> {
