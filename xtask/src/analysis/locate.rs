@@ -102,6 +102,8 @@ fn created(text: &SqlText, object: &SchemaObject, table: &str, own: &str) -> Opt
         ObjectKind::Schema => {
             text.statement(&[Word("create"), Word("schema"), IF_NOT_EXISTS, Name(name)])
         }
+        // The kinds that only verify compares are not looked for in the text.
+        _ => None,
     }
 }
 
@@ -146,6 +148,7 @@ fn dropped(text: &SqlText, object: &SchemaObject, table: &str, own: &str) -> Opt
         ObjectKind::Role => drop_one(&["role"], name),
         ObjectKind::Extension => drop_one(&["extension"], name),
         ObjectKind::Schema => drop_one(&["schema"], name),
+        _ => None,
     }
 }
 

@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use xshell::{Cmd, Shell};
 
 use super::account::ServerAccount;
-use super::binaries::ServerBinaries;
+use super::binaries::{BinariesChoice, ServerBinaries};
 use super::cleanup::{self, CleanupGuard};
 use super::initdb_cache::{cache_root, remove_dead_leftovers, InitdbCache};
 use super::owner::Owner;
@@ -329,6 +329,7 @@ fn memory_dir_has_room() -> bool {
 /// A running cluster in a temporary directory; stopped and removed when dropped.
 pub(crate) struct ThrowawayCluster {
     dir: PathBuf,
+    binaries: ServerBinaries,
     // Fields drop in this order: the cluster is stopped and removed, then its watcher
     // is told the run is over.
     _cleanup: CleanupGuard,
@@ -336,45 +337,49 @@ pub(crate) struct ThrowawayCluster {
 }
 
 impl ThrowawayCluster {
-    pub(crate) fn start() -> anyhow::Result<ThrowawayCluster> {
-        let binaries = ServerBinaries::find()?;
+    pub(crate) fn start(choice: Option<&BinariesChoice>) -> anyhow::Result<ThrowawayCluster> {
+        let binaries = ServerBinaries::find(choice)?;
         let account = ServerAccount::detect(&Shell::new()?)?;
         let parent = scratch_parent_dir();
         remove_leftovers_in(&parent);
-        let temp_dir = tempfile::Builder::new()
-            .prefix(&format!("{CLUSTER_DIR_PREFIX}{}_", Owner::current().tag()))
-            .tempdir_in(&parent)
-            .with_context(|| {
-                format!(
-                    "cannot create a directory for the scratch cluster in {}",
-                    parent.display()
-                )
-            })?;
-        let control = ClusterControl {
-            binaries,
-            account,
-            dir: temp_dir.path().to_path_buf(),
-            work: Arc::default(),
-        };
-
-        // Registered at once, so that Ctrl-C from here on also removes the directory.
-        let cleanup_control = control.clone();
-        let cleanup = CleanupGuard::register(move || {
-            let _idle = cleanup_control
-                .work
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            cleanup_control.stop_if_running();
-            // The run's watcher may have removed it already.
-            match temp_dir.close() {
-                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
-                    eprintln!("warning: could not remove the scratch cluster directory: {err}");
+        // The directory and its cleanup come into being together, so that Ctrl-C from
+        // here on also removes it.
+        let (control, cleanup) = CleanupGuard::register_with(|| {
+            let temp_dir = tempfile::Builder::new()
+                .prefix(&format!("{CLUSTER_DIR_PREFIX}{}_", Owner::current().tag()))
+                .tempdir_in(&parent)
+                .with_context(|| {
+                    format!(
+                        "cannot create a directory for the scratch cluster in {}",
+                        parent.display()
+                    )
+                })?;
+            let control = ClusterControl {
+                binaries,
+                account,
+                dir: temp_dir.path().to_path_buf(),
+                work: Arc::default(),
+            };
+            let cleanup_control = control.clone();
+            let cleanup = move || {
+                let _idle = cleanup_control
+                    .work
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                cleanup_control.stop_if_running();
+                // The run's watcher may have removed it already.
+                match temp_dir.close() {
+                    Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                        eprintln!("warning: could not remove the scratch cluster directory: {err}");
+                    }
+                    _ => {}
                 }
-                _ => {}
-            }
-        });
+            };
+            Ok((control, cleanup))
+        })?;
         let mut cluster = ThrowawayCluster {
             dir: control.dir.clone(),
+            binaries: control.binaries.clone(),
             _cleanup: cleanup,
             _watcher: None,
         };
@@ -401,6 +406,11 @@ impl ThrowawayCluster {
             "postgresql:///{dbname}?host={}&port={PORT}&user={SUPERUSER}",
             self.dir.display()
         )
+    }
+
+    /// The server binaries it runs.
+    pub(crate) fn binaries(&self) -> &ServerBinaries {
+        &self.binaries
     }
 
     /// The temporary directory: data directory, socket and server log.

@@ -3,6 +3,7 @@
 
 mod account;
 mod binaries;
+mod capabilities;
 mod cleanup;
 mod cluster;
 mod initdb_cache;
@@ -22,6 +23,8 @@ use anyhow::Context;
 use postgres::NoTls;
 
 use crate::migrations::MigrationError;
+pub use binaries::{BinariesChoice, CHOICE_VAR};
+pub use capabilities::Capabilities;
 pub use cleanup::yield_to_interruption;
 use cleanup::CleanupGuard;
 use cluster::ThrowawayCluster;
@@ -46,6 +49,9 @@ pub struct ServerOptions {
     /// Roles are global to a server: on a server named by URL, the roles that the prelude
     /// (or a migration) creates are dropped again at the end of the run.
     pub prelude: Option<PathBuf>,
+    /// The server binaries of the throwaway cluster (ignored with `database_url`); `None`
+    /// leaves the choice to `XTASK_PG`, else to the order of discovery.
+    pub binaries: Option<BinariesChoice>,
 }
 
 impl fmt::Debug for ServerOptions {
@@ -54,6 +60,7 @@ impl fmt::Debug for ServerOptions {
         f.debug_struct("ServerOptions")
             .field("database_url", &database_url)
             .field("prelude", &self.prelude)
+            .field("binaries", &self.binaries)
             .finish()
     }
 }
@@ -97,9 +104,13 @@ impl ScratchServer {
                 (None, config, description)
             }
             None => {
-                let cluster = ThrowawayCluster::start()?;
+                let cluster = ThrowawayCluster::start(options.binaries.as_ref())?;
                 let config = cluster.config("postgres");
-                let description = format!("scratch cluster in {}", cluster.dir().display());
+                let description = format!(
+                    "scratch cluster in {} (server binaries in {})",
+                    cluster.dir().display(),
+                    cluster.binaries().bindir().display()
+                );
                 (Some(cluster), config, description)
             }
         };
@@ -109,6 +120,7 @@ impl ScratchServer {
         let mut admin = connect(&admin_config, &description)?;
         let version = show_setting(&mut admin, "server_version")?;
         let major_version = major_version(&mut admin)?;
+        capabilities::ensure_supported(major_version, &format!("{description}, {version}"))?;
 
         if cluster.is_none() {
             drop_leftover_databases(&mut admin, major_version)?;
@@ -224,7 +236,7 @@ impl ScratchServer {
     }
 
     fn create_template(&self, prelude: &Path) -> anyhow::Result<TemplateDatabase> {
-        let sql = std::fs::read_to_string(prelude)
+        let sql = crate::input::read_to_string(prelude)
             .with_context(|| format!("cannot read prelude {}", prelude.display()))?;
         let name = unique_database_name("template");
         let cleanup = self.create_database_from(&name, "template0")?;
@@ -469,13 +481,13 @@ fn unique_database_name(label: &str) -> String {
     format!("{prefix}{label}{suffix}")
 }
 
-fn quote_ident(name: &str) -> String {
+pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A server error as its own text (severity, message, detail, hint); the driver's error
 /// would print that text twice in a cause chain.
-fn postgres_error(err: postgres::Error) -> anyhow::Error {
+pub(crate) fn postgres_error(err: postgres::Error) -> anyhow::Error {
     match err.as_db_error() {
         Some(db) => anyhow::anyhow!("{db}"),
         None => anyhow::Error::new(err),
