@@ -350,3 +350,37 @@ fn the_throwaway_cluster_runs_the_major_that_xtask_pg_names() {
         server.description()
     );
 }
+
+/// A migration's `COPY … PROGRAM` runs as the server's account: as root, a system account
+/// of its own, in no other group, rather than `postgres`, which owns the system's cluster.
+#[test]
+fn as_root_the_server_runs_as_an_account_that_owns_nothing_else() {
+    use std::os::unix::fs::MetadataExt;
+    let server = ScratchServer::start(&ServerOptions::default()).unwrap();
+    let database = server.create_database("account").unwrap();
+    let mut client = database.connect().unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE whoami (n serial, line text);
+             COPY whoami (line) FROM PROGRAM 'id -un; id -Gn; getent passwd $(id -un)'",
+        )
+        .unwrap();
+    let lines: Vec<String> = client
+        .query("SELECT line FROM whoami ORDER BY n", &[])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let we_are_root = fs::metadata("/proc/self").unwrap().uid() == 0;
+    if we_are_root {
+        assert_eq!(lines[..2], ["xtask-pg", "xtask-pg"], "{lines:?}");
+        assert!(
+            lines[2].ends_with(":/nonexistent:/usr/sbin/nologin"),
+            "{lines:?}"
+        );
+    } else {
+        let sh = xshell::Shell::new().unwrap();
+        let me = xshell::cmd!(sh, "id -un").read().unwrap();
+        assert_eq!(lines[0], me);
+    }
+}
