@@ -6,7 +6,9 @@ mod cmd;
 mod comparison;
 mod config;
 mod data;
+mod hex;
 mod input;
+mod interrupt;
 mod migrations;
 mod pack;
 mod pg;
@@ -79,7 +81,7 @@ fn main() -> ExitCode {
         Command::Rollback(rollback) => rollback.run(&root),
         Command::Status(status) => status.run(&root),
     };
-    pg::yield_to_interruption();
+    interrupt::yield_to_interruption();
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {

@@ -12,10 +12,10 @@ use xshell::{Cmd, Shell};
 
 use super::account::ServerAccount;
 use super::binaries::{BinariesChoice, ServerBinaries};
-use super::cleanup::{self, CleanupGuard};
 use super::initdb_cache::{cache_root, remove_dead_leftovers, InitdbCache};
 use super::owner::Owner;
 use super::reaper::{reap_dead_clusters, Watcher, CLUSTER_DIR_PREFIX};
+use crate::interrupt::{self, CleanupGuard};
 
 /// The socket file name holds the port; the socket directory is ours alone, so the
 /// default port cannot clash with another server.
@@ -163,7 +163,7 @@ impl ClusterControl {
     }
 
     fn initdb(&self) -> anyhow::Result<()> {
-        cleanup::bail_if_interrupted()?;
+        interrupt::bail_if_interrupted()?;
         let sh = self.shell()?;
         let cmd = self.on_data_dir(&sh, "initdb").args(INITDB_OPTIONS);
         run_tool(cmd, "initdb")
@@ -197,7 +197,7 @@ impl ClusterControl {
     }
 
     fn start(&self) -> anyhow::Result<()> {
-        cleanup::bail_if_interrupted()?;
+        interrupt::bail_if_interrupted()?;
         let sh = self.shell()?;
         let cmd = self
             .on_data_dir(&sh, "pg_ctl")

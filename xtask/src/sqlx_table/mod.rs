@@ -15,9 +15,9 @@ use anyhow::{bail, Context};
 use postgres::NoTls;
 use serde::Serialize;
 
+use crate::hex::hex;
 use crate::migrations::Migration;
 use crate::pg::{postgres_error, quote_ident, redact_database_url};
-use crate::schema::fingerprint::hex;
 pub use lock::LockedTarget;
 pub use settings::SqlxSettings;
 

@@ -1,6 +1,6 @@
 //! A process-wide registry of cleanups (stop a cluster, drop a database) that run either
 //! when their guard is dropped or, on Ctrl-C (SIGINT, and SIGTERM or SIGHUP alike), from
-//! the signal handler before we exit.
+//! the signal handler before we exit; and what the rest of the process does meanwhile.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
