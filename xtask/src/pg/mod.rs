@@ -6,7 +6,7 @@ mod binaries;
 mod capabilities;
 mod cluster;
 mod initdb_cache;
-mod owner;
+pub(crate) mod owner;
 mod reaper;
 mod redact;
 #[cfg(test)]
@@ -28,7 +28,7 @@ pub use capabilities::Capabilities;
 use cluster::ThrowawayCluster;
 use owner::Owner;
 pub use reaper::watch as watch_cluster;
-pub use redact::redact_database_url;
+pub use redact::{describe_database_url, parse_database_url};
 
 /// PostgreSQL truncates identifiers longer than this (NAMEDATALEN - 1).
 const MAX_IDENTIFIER_LEN: usize = 63;
@@ -54,7 +54,7 @@ pub struct ServerOptions {
 
 impl fmt::Debug for ServerOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let database_url = self.database_url.as_deref().map(redact_database_url);
+        let database_url = self.database_url.as_deref().map(describe_database_url);
         f.debug_struct("ServerOptions")
             .field("database_url", &database_url)
             .field("prelude", &self.prelude)
@@ -320,11 +320,8 @@ impl fmt::Debug for ScratchDatabase<'_> {
 
 /// The connection settings of a URL, and the server's description without the password.
 fn url_config(url: &str) -> anyhow::Result<(postgres::Config, String)> {
-    let redacted = redact_database_url(url);
-    let config = url
-        .parse()
-        .with_context(|| format!("invalid database URL {redacted}"))?;
-    Ok((config, format!("server at {redacted}")))
+    let config = parse_database_url(url)?;
+    Ok((config, format!("server at {}", describe_database_url(url))))
 }
 
 fn connect(config: &postgres::Config, description: &str) -> anyhow::Result<postgres::Client> {

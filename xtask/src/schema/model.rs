@@ -10,6 +10,7 @@ use serde::Serialize;
 #[serde(rename_all = "snake_case")]
 pub enum ObjectKind {
     Extension,
+    ExtensionMember,
     Schema,
     Enum,
     Domain,
@@ -53,8 +54,9 @@ pub enum ObjectKind {
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 41] = [
+    pub const ALL: [ObjectKind; 42] = [
         ObjectKind::Extension,
+        ObjectKind::ExtensionMember,
         ObjectKind::Schema,
         ObjectKind::Enum,
         ObjectKind::Domain,
@@ -101,6 +103,7 @@ impl ObjectKind {
     pub fn label(self) -> &'static str {
         match self {
             ObjectKind::Extension => "extension",
+            ObjectKind::ExtensionMember => "extension member",
             ObjectKind::Schema => "schema",
             ObjectKind::Enum => "enum",
             ObjectKind::Domain => "domain",
@@ -196,7 +199,9 @@ pub struct SqlName {
     /// the table, view or domain it belongs to.
     pub name: String,
     /// A member's own name: a column, constraint, trigger or policy of a table or view, a
-    /// constraint of a domain (`ref`, `"My Column"`).
+    /// constraint of a domain (`ref`, `"My Column"`); for an extension member, the object
+    /// as `ALTER EXTENSION ... ADD` can name it
+    /// (`function public.digest(pg_catalog.text,pg_catalog.text)`).
     pub member: Option<String>,
     /// A routine's argument types as `oidvectortypes` prints them, in parentheses:
     /// `(integer, text)`.
@@ -207,6 +212,7 @@ impl SqlName {
     /// Schema-qualified, ready to paste into SQL: `public.pack`, `auth."a.b"`,
     /// `public.add(integer, integer)`; for a member, the table or domain it belongs to
     /// (`ALTER TABLE {qualified} ALTER COLUMN {member}`).
+    #[cfg(test)]
     pub fn qualified(&self) -> String {
         let mut sql = match &self.schema {
             Some(schema) => format!("{schema}.{}", self.name),

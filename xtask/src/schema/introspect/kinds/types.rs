@@ -16,8 +16,8 @@ pub(in crate::schema::introspect) const RANGE_TYPES: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "t.typname"),
-            " AS name,
+            object_name!("n", "t.typname"),
+            ",
        format_type(r.rngsubtype, NULL) AS subtype,
        ",
             display_name!("opn.nspname", "opc.opcname"),
@@ -30,7 +30,9 @@ SELECT ",
             function_ref!("r.rngsubdiff"),
             " END AS subtype_diff,
        format_type(r.rngmultitypid, NULL) AS multirange,
-       pg_get_userbyid(t.typowner)::text AS owner,
+       ",
+            owner!("t.typowner"),
+            ",
        ds.description AS comment,
        ",
             acl!("t.typacl", "'T'", "t.typowner"),
@@ -57,8 +59,8 @@ macro_rules! collations {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "c.collname"),
-            " AS name,
+            object_name!("n", "c.collname"),
+            ",
        CASE c.collprovider WHEN 'c' THEN 'libc' WHEN 'i' THEN 'icu' WHEN 'b' THEN 'builtin'
                            WHEN 'd' THEN 'default' END AS provider,
        c.collcollate AS lc_collate,
@@ -73,7 +75,9 @@ SELECT ",
        CASE WHEN c.collencoding <> -1 THEN pg_encoding_to_char(c.collencoding)::text END
            AS encoding,
        c.collversion AS version,
-       pg_get_userbyid(c.collowner)::text AS owner,
+       ",
+            owner!("c.collowner"),
+            ",
        ds.description AS comment
 FROM pg_collation c
 JOIN pg_namespace n ON n.oid = c.collnamespace",
@@ -136,15 +140,17 @@ pub(in crate::schema::introspect) const CONVERSIONS: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "c.conname"),
-            " AS name,
+            object_name!("n", "c.conname"),
+            ",
        pg_encoding_to_char(c.conforencoding)::text AS source,
        pg_encoding_to_char(c.contoencoding)::text AS destination,
        ",
             function_ref!("c.conproc"),
             " AS function,
        c.condefault::text AS \"default\",
-       pg_get_userbyid(c.conowner)::text AS owner,
+       ",
+            owner!("c.conowner"),
+            ",
        ds.description AS comment
 FROM pg_conversion c
 JOIN pg_namespace n ON n.oid = c.connamespace",
@@ -165,7 +171,7 @@ pub(in crate::schema::introspect) const ACCESS_METHODS: KindQuery = KindQuery {
         0,
         concat!(
             "
-SELECT a.amname::text AS name,
+SELECT quote_ident(a.amname) AS sql_name,
        CASE a.amtype WHEN 'i' THEN 'index' WHEN 't' THEN 'table' END AS type,
        ",
             function_ref!("a.amhandler"),
