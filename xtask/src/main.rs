@@ -7,7 +7,9 @@ mod comparison;
 mod config;
 mod data;
 mod generate;
+mod hex;
 mod input;
+mod interrupt;
 mod migrations;
 mod pack;
 mod pg;
@@ -95,7 +97,7 @@ fn main() -> ExitCode {
         Command::Status(status) => status.run(&root),
     }));
     // Interrupted, the run exits 130 from here once cleaned up, and prints no error.
-    pg::yield_to_interruption();
+    interrupt::yield_to_interruption();
     match result {
         Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(err)) => {

@@ -117,6 +117,7 @@ impl Repository {
         let mut cmd = Command::cargo_bin("xtask").unwrap();
         cmd.env_remove("DATABASE_URL")
             .env("NO_COLOR", "1")
+            .env("XTASK_INITDB_CACHE_DIR", test_initdb_cache())
             .arg("--root")
             .arg(self.root())
             .args(args);
@@ -527,6 +528,7 @@ fn a_second_writer_is_refused_while_the_first_is_frozen_mid_swap() {
     let repository = Repository::staged();
     let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("xtask"))
         .env_remove("DATABASE_URL")
+        .env("XTASK_INITDB_CACHE_DIR", test_initdb_cache())
         .env("XTASK_FAILPOINT", "consolidate:after-step-3")
         .env("XTASK_FAILPOINT_SIGNAL", "STOP")
         .arg("--root")
@@ -762,4 +764,9 @@ fn a_retirement_killed_at_any_step_is_finished_by_retire() {
             "{failpoint}"
         );
     }
+}
+
+/// The tests' own initdb cache, so that they leave the user's alone.
+fn test_initdb_cache() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("initdb-cache")
 }

@@ -12,12 +12,12 @@ fn xtask() -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("xtask"));
     cmd.env_remove("DATABASE_URL")
         .env("NO_COLOR", "1")
-        .env("XTASK_INITDB_CACHE_DIR", initdb_cache_dir());
+        .env("XTASK_INITDB_CACHE_DIR", test_initdb_cache());
     cmd
 }
 
 /// The tests' own initdb cache, so that they leave the user's alone.
-fn initdb_cache_dir() -> PathBuf {
+fn test_initdb_cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("initdb-cache")
 }
 
@@ -473,10 +473,11 @@ fn end_a_run(
 ) -> (u32, Option<i32>, String) {
     use std::os::unix::process::CommandExt;
     let url = shared.map(Host::url);
-    let extra = match &url {
-        Some(url) => vec!["--database-url", url],
-        None => Vec::new(),
-    };
+    let prelude = pair.dir.path().join("prelude.sql");
+    let mut extra = vec!["--prelude", prelude.to_str().unwrap()];
+    if let Some(url) = &url {
+        extra.extend(["--database-url", url]);
+    }
     let mut verify = machine.verify(pair, &extra);
     verify
         .stdout(Stdio::null())
@@ -515,6 +516,16 @@ fn interrupted_runs_leave_nothing_once_clean_has_run() {
     let host = Host::start();
     let url = host.url();
     let pair = Pair::new("SELECT pg_sleep(60);", "SELECT 1;");
+    // A prelude adds a template database, and a role, to what must go.
+    let prelude = pair.dir.path().join("prelude.sql");
+    // Roles a killed run created on a shared server stay (nothing tells them from anyone
+    // else's), so the role is created only if missing.
+    std::fs::write(
+        &prelude,
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') \
+         THEN CREATE ROLE authenticated NOLOGIN; END IF; END $$;",
+    )
+    .unwrap();
     let mut machine = Machine::new();
     // A first run fills the private initdb cache, so that later runs start in a moment.
     let filled = machine
@@ -535,6 +546,7 @@ fn interrupted_runs_leave_nothing_once_clean_has_run() {
     {
         let shared = i % 2 == 1;
         let on = shared.then_some(&host);
+        let roles_before = host.globals().0;
         let (pid, code, stderr) = end_a_run(&mut machine, &pair, on, ending, when);
         let case = format!("{ending:?} at {when:?}, shared server {shared}: {stderr}");
         if !matches!(ending, Ending::Kill) {
@@ -561,6 +573,9 @@ fn interrupted_runs_leave_nothing_once_clean_has_run() {
             .unwrap();
         assert!(clean.status.success(), "{case}\n{clean:?}");
         assert_eq!(machine.settled(&host, pid), Leftovers::default(), "{case}");
+        if code == Some(130) {
+            assert_eq!(host.globals().0, roles_before, "{case}");
+        }
     }
 }
 

@@ -7,8 +7,8 @@ use clap::Args;
 use super::rebaseline::{classify_rows, Sets, Standing};
 use super::TreeArgs;
 use crate::exit;
+use crate::hex::hex;
 use crate::pg::describe_database_url;
-use crate::schema::fingerprint::hex;
 use crate::sqlx_table::{self, NewRow, SqlxSettings};
 use crate::tree::{ManifestCheck, Tree, TreeState};
 

@@ -169,7 +169,15 @@ fn a_changed_file_updates_its_row_and_a_removed_field_goes_back_to_the_default()
     let runtime_updated = updated_before(&mut client, "runtime");
 
     // A transaction's now() is its start time: the update must come from a later one.
-    std::thread::sleep(std::time::Duration::from_millis(5));
+    let later = |client: &mut postgres::Client| -> bool {
+        let row = client
+            .query_one("SELECT now() > $1::text::timestamptz", &[&runtime_updated])
+            .unwrap();
+        row.get(0)
+    };
+    while !later(&mut client) {
+        std::thread::yield_now();
+    }
     pack.write(
         "actions/run.yaml",
         "ref: demo.run\nlabel: Run it again\nruntime: demo.shell\nentrypoint: actions/run.sh\n",

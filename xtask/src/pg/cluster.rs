@@ -12,10 +12,10 @@ use xshell::{Cmd, Shell};
 
 use super::account::ServerAccount;
 use super::binaries::{BinariesChoice, ServerBinaries};
-use super::cleanup::{self, CleanupGuard};
 use super::initdb_cache::{cache_root, remove_dead_leftovers, InitdbCache};
 use super::owner::Owner;
 use super::reaper::{reap_dead_clusters, Watcher, CLUSTER_DIR_PREFIX};
+use crate::interrupt::{self, CleanupGuard};
 
 /// The socket file name holds the port; the socket directory is ours alone, so the
 /// default port cannot clash with another server.
@@ -163,7 +163,7 @@ impl ClusterControl {
     }
 
     fn initdb(&self) -> anyhow::Result<()> {
-        cleanup::bail_if_interrupted()?;
+        interrupt::bail_if_interrupted()?;
         let sh = self.shell()?;
         let cmd = self.on_data_dir(&sh, "initdb").args(INITDB_OPTIONS);
         run_tool(cmd, "initdb")
@@ -197,7 +197,7 @@ impl ClusterControl {
     }
 
     fn start(&self) -> anyhow::Result<()> {
-        cleanup::bail_if_interrupted()?;
+        interrupt::bail_if_interrupted()?;
         let sh = self.shell()?;
         let cmd = self
             .on_data_dir(&sh, "pg_ctl")
@@ -342,38 +342,41 @@ impl ThrowawayCluster {
         let account = ServerAccount::detect(&Shell::new()?)?;
         let parent = scratch_parent_dir();
         remove_leftovers_in(&parent);
-        let temp_dir = tempfile::Builder::new()
-            .prefix(&format!("{CLUSTER_DIR_PREFIX}{}_", Owner::current().tag()))
-            .tempdir_in(&parent)
-            .with_context(|| {
-                format!(
-                    "cannot create a directory for the scratch cluster in {}",
-                    parent.display()
-                )
-            })?;
-        let control = ClusterControl {
-            binaries,
-            account,
-            dir: temp_dir.path().to_path_buf(),
-            work: Arc::default(),
-        };
-
-        // Registered at once, so that Ctrl-C from here on also removes the directory.
-        let cleanup_control = control.clone();
-        let cleanup = CleanupGuard::register(move || {
-            let _idle = cleanup_control
-                .work
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            cleanup_control.stop_if_running();
-            // The run's watcher may have removed it already.
-            match temp_dir.close() {
-                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
-                    eprintln!("warning: could not remove the scratch cluster directory: {err}");
+        // The directory and its cleanup come into being together, so that Ctrl-C from
+        // here on also removes it.
+        let (control, cleanup) = CleanupGuard::register_with(|| {
+            let temp_dir = tempfile::Builder::new()
+                .prefix(&format!("{CLUSTER_DIR_PREFIX}{}_", Owner::current().tag()))
+                .tempdir_in(&parent)
+                .with_context(|| {
+                    format!(
+                        "cannot create a directory for the scratch cluster in {}",
+                        parent.display()
+                    )
+                })?;
+            let control = ClusterControl {
+                binaries,
+                account,
+                dir: temp_dir.path().to_path_buf(),
+                work: Arc::default(),
+            };
+            let cleanup_control = control.clone();
+            let cleanup = move || {
+                let _idle = cleanup_control
+                    .work
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                cleanup_control.stop_if_running();
+                // The run's watcher may have removed it already.
+                match temp_dir.close() {
+                    Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                        eprintln!("warning: could not remove the scratch cluster directory: {err}");
+                    }
+                    _ => {}
                 }
-                _ => {}
-            }
-        });
+            };
+            Ok((control, cleanup))
+        })?;
         let mut cluster = ThrowawayCluster {
             dir: control.dir.clone(),
             binaries: control.binaries.clone(),

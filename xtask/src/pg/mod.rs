@@ -4,7 +4,6 @@
 mod account;
 mod binaries;
 mod capabilities;
-mod cleanup;
 mod cluster;
 mod initdb_cache;
 pub(crate) mod owner;
@@ -22,11 +21,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use anyhow::Context;
 use postgres::NoTls;
 
+use crate::interrupt::CleanupGuard;
 use crate::migrations::MigrationError;
 pub use binaries::{BinariesChoice, CHOICE_VAR};
 pub use capabilities::Capabilities;
-pub use cleanup::yield_to_interruption;
-use cleanup::CleanupGuard;
 use cluster::ThrowawayCluster;
 use owner::Owner;
 pub use reaper::watch as watch_cluster;

@@ -65,7 +65,7 @@ impl Drop for Watcher {
     fn drop(&mut self) {
         // While an interruption's cleanup runs, the watcher must not start its own; the
         // end of the process closes the pipe.
-        super::cleanup::yield_to_interruption();
+        crate::interrupt::yield_to_interruption();
         // End of file tells the watcher the run is over; it finds nothing left to do.
         drop(self.pipe.take());
         let _ = self.handle.wait();

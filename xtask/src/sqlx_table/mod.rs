@@ -15,9 +15,9 @@ use anyhow::{bail, Context};
 use postgres::NoTls;
 use serde::Serialize;
 
+use crate::hex::hex;
 use crate::migrations::Migration;
 use crate::pg::{describe_database_url, parse_database_url, postgres_error, quote_ident};
-use crate::schema::fingerprint::hex;
 pub use lock::LockedTarget;
 pub use settings::SqlxSettings;
 

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
 use super::{durable, BASELINE_FILE, LOCK_FILE, MANIFEST_FILE};
-use crate::schema::fingerprint::hex;
+use crate::hex::hex;
 
 /// File name (relative, `/`-separated) to the SHA-256 of its bytes, in hex.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
