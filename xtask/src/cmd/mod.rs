@@ -113,7 +113,7 @@ impl CompareArgs {
             (_, true) => None,
             (Some(dir), false) => Some(Pack::read(dir)?),
             (None, false) => {
-                let default = root.join("packs").join("core");
+                let default = Tree::new(root).default_pack();
                 match default.exists() {
                     true => Some(Pack::read(&default)?),
                     false => None,
