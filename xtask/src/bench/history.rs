@@ -408,6 +408,7 @@ mod tests {
         let options = ServerOptions {
             database_url: Some(url),
             prelude: None,
+            ..ServerOptions::default()
         };
         let result = comparison::compare(&options, &old, &new, None, &Progress::new(true)).unwrap();
         let failures: Vec<String> = result.diff.failures(true).map(|d| d.summary()).collect();

@@ -9,6 +9,7 @@ pub mod status;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -54,13 +55,23 @@ pub struct ServerArgs {
     /// assume [default: `prelude` in <root>/xtask.toml]
     #[arg(long, value_name = "FILE")]
     prelude: Option<PathBuf>,
+
+    /// Seconds one statement may run before it is cancelled and the run fails naming it;
+    /// 0 for no limit [default: `statement-timeout` in <root>/xtask.toml, else 600]
+    #[arg(long, value_name = "SECONDS")]
+    statement_timeout: Option<u64>,
 }
 
 impl ServerArgs {
     pub fn options(&self, config: &Config) -> ServerOptions {
+        let timeout = self
+            .statement_timeout
+            .or(config.statement_timeout)
+            .unwrap_or(config::DEFAULT_STATEMENT_TIMEOUT);
         ServerOptions {
             database_url: self.database_url.clone(),
             prelude: self.prelude.clone().or_else(|| config.prelude.clone()),
+            statement_timeout: (timeout > 0).then(|| Duration::from_secs(timeout)),
         }
     }
 }

@@ -16,6 +16,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use anyhow::Context;
 use postgres::NoTls;
@@ -44,6 +45,9 @@ pub struct ServerOptions {
     /// Roles are global to a server: on a server named by URL, the roles that the prelude
     /// (or a migration) creates are dropped again at the end of the run.
     pub prelude: Option<PathBuf>,
+    /// How long one statement may run on a scratch database before PostgreSQL cancels it,
+    /// so that a migration that never ends cannot hang the run; `None` for no limit.
+    pub statement_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for ServerOptions {
@@ -52,6 +56,7 @@ impl fmt::Debug for ServerOptions {
         f.debug_struct("ServerOptions")
             .field("database_url", &database_url)
             .field("prelude", &self.prelude)
+            .field("statement_timeout", &self.statement_timeout)
             .finish()
     }
 }
@@ -112,6 +117,15 @@ impl ScratchServer {
             .connect(NoTls)
             .map_err(postgres_error)
             .with_context(|| format!("cannot connect to the {description}"))?;
+        // Every later connection (replays, catalog reads, the prelude) is made from this.
+        if let Some(timeout) = options.statement_timeout {
+            let options = format!(
+                "{} -c statement_timeout={}",
+                admin_config.get_options().unwrap_or_default(),
+                timeout.as_millis()
+            );
+            admin_config.options(options.trim_start());
+        }
         let version = show_setting(&mut admin, "server_version")?;
         let version_num = show_setting(&mut admin, "server_version_num")?;
         let major_version = version_num

@@ -221,6 +221,7 @@ fn url_server_gets_scratch_databases_that_are_dropped_and_never_shows_the_passwo
     let options = ServerOptions {
         database_url: Some(url),
         prelude: Some(prelude),
+        ..ServerOptions::default()
     };
     assert!(!format!("{options:?}").contains("hunter2"), "{options:?}");
     let server = ScratchServer::start(&options).unwrap();
@@ -278,6 +279,7 @@ fn interrupted_child() {
     let remote = ScratchServer::start(&ServerOptions {
         database_url: Some(url),
         prelude: Some(prelude),
+        ..ServerOptions::default()
     })
     .unwrap();
     let remote_database = remote.create_database("remote").unwrap();
