@@ -4,12 +4,15 @@
 //! prelude = "prelude.sql"                              # roles and schemas the migrations assume
 //! accepted-differences = "accepted-differences.toml"   # reviewed, intended differences
 //! statement-timeout = 600                              # seconds a statement may run; 0: no limit
+//! pg = 16                      # the scratch cluster's PostgreSQL major, or a bin directory
 //! ```
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Deserialize;
+
+use crate::pg::BinariesChoice;
 
 pub const FILE_NAME: &str = "xtask.toml";
 
@@ -27,6 +30,7 @@ pub struct Config {
     pub accepted_differences: Option<PathBuf>,
     /// Seconds one statement may run on a scratch database; 0 for no limit.
     pub statement_timeout: Option<u64>,
+    pub pg: Option<BinariesChoice>,
 }
 
 impl Config {
@@ -42,6 +46,7 @@ impl Config {
             .with_context(|| format!("{}: invalid settings", path.display()))?;
         config.prelude = config.prelude.map(|p| root.join(p));
         config.accepted_differences = config.accepted_differences.map(|p| root.join(p));
+        config.pg = config.pg.map(|choice| choice.relative_to(root));
         Ok(config)
     }
 }

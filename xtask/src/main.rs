@@ -13,6 +13,7 @@ mod pg;
 mod report;
 mod schema;
 mod sorted;
+mod sqlx_table;
 mod tree;
 mod ui;
 
@@ -63,7 +64,11 @@ enum Command {
     Status(cmd::status::Status),
     Analyze(cmd::analyze::Analyze),
     LoadPack(cmd::load_pack::LoadPack),
+    Rebaseline(cmd::rebaseline::Rebaseline),
     Bench(cmd::bench::Bench),
+    Clean(cmd::clean::Clean),
+    #[command(hide = true)]
+    WatchCluster(cmd::clean::WatchCluster),
 }
 
 fn main() -> ExitCode {
@@ -75,9 +80,12 @@ fn main() -> ExitCode {
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| match cli.command {
         Command::Analyze(analyze) => analyze.run(&root),
         Command::Bench(bench) => bench.run(&root),
+        Command::Clean(clean) => clean.run(&root),
+        Command::WatchCluster(watch) => watch.run(),
         Command::Verify(verify) => verify.run(&root),
         Command::Consolidate(consolidate) => consolidate.run(&root),
         Command::LoadPack(load_pack) => load_pack.run(&root),
+        Command::Rebaseline(rebaseline) => rebaseline.run(&root),
         Command::Rollback(rollback) => rollback.run(&root),
         Command::Status(status) => status.run(&root),
     }));

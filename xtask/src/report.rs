@@ -291,7 +291,7 @@ impl<'a> SideReport<'a> {
 }
 
 /// Writes differences under a heading per table, free-standing objects last.
-fn write_grouped(
+pub fn write_grouped(
     out: &mut impl Write,
     heading: &str,
     differences: &[&Difference],

@@ -359,6 +359,44 @@ fn foreign_keys_switched_off_are_reported_on_the_constraint() {
 }
 
 #[test]
+fn a_toast_parameter_is_compared() {
+    assert_reported(
+        TABLE,
+        "ALTER TABLE pack SET (toast.autovacuum_enabled = false);",
+        "",
+        "table pack",
+    );
+}
+
+#[test]
+fn a_moving_aggregate_is_compared() {
+    let sum = "CREATE AGGREGATE total(integer) (SFUNC = int4pl, STYPE = integer";
+    assert_reported(
+        "",
+        &format!("{sum});"),
+        &format!("{sum}, MSFUNC = int4pl, MINVFUNC = int4mi, MSTYPE = integer);"),
+        "function total(integer)",
+    );
+}
+
+#[test]
+fn properties_written_another_way_are_equal() {
+    assert_equal(
+        "CREATE TABLE t (id INTEGER NOT NULL UNIQUE, b TEXT) WITH (toast.autovacuum_enabled = false);
+CREATE INDEX t_lower_b ON t (lower(b));
+ALTER INDEX t_lower_b ALTER COLUMN 1 SET STATISTICS 500;
+ALTER TABLE t REPLICA IDENTITY USING INDEX t_id_key;
+CREATE AGGREGATE total(n integer) (SFUNC = int4pl, STYPE = integer, PARALLEL = SAFE);",
+        "CREATE AGGREGATE total(n integer) (STYPE = integer, PARALLEL = SAFE, SFUNC = int4pl);
+CREATE TABLE t (id INTEGER, b TEXT);
+ALTER TABLE t ALTER id SET NOT NULL, ADD UNIQUE (id), SET (toast.autovacuum_enabled = false),
+    REPLICA IDENTITY USING INDEX t_id_key;
+CREATE INDEX t_lower_b ON t (lower(b));
+ALTER INDEX t_lower_b ALTER COLUMN 1 SET STATISTICS 500;",
+    );
+}
+
+#[test]
 fn a_prelude_set_in_xtask_toml_is_used() {
     let pair = Pair::new(
         TABLE,
@@ -374,6 +412,33 @@ fn a_prelude_set_in_xtask_toml_is_used() {
 #[test]
 fn an_extension_is_compared() {
     assert_reported("", "CREATE EXTENSION pgcrypto;", "", "extension pgcrypto");
+}
+
+#[test]
+fn a_grant_on_an_extension_member_is_compared() {
+    assert_reported(
+        "CREATE EXTENSION pgcrypto;\n",
+        "",
+        "REVOKE EXECUTE ON FUNCTION digest(text, text) FROM PUBLIC;",
+        "extension_member pgcrypto: function digest(text,text)",
+    );
+}
+
+#[test]
+fn an_object_added_to_an_extension_is_named() {
+    let pair = Pair::new(
+        "CREATE EXTENSION pgcrypto;\nCREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1';\n",
+        "",
+        "ALTER EXTENSION pgcrypto ADD FUNCTION f();",
+    );
+    let (code, report) = pair.report(&[]);
+    let mut names = named(&report);
+    names.sort();
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        names,
+        ["extension_member pgcrypto: function f()", "function f()"]
+    );
 }
 
 #[test]
@@ -810,4 +875,63 @@ fn interrupted_verify(format: &str) -> (tempfile::TempDir, std::process::Output)
         .unwrap();
     assert!(killed.success());
     (scratch, child.wait_with_output().unwrap())
+}
+
+#[test]
+fn a_collation_redefined_under_its_name_is_compared() {
+    // The column that uses the collation prints the same on both sides.
+    assert_reported(
+        "",
+        "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+         CREATE TABLE t (email text COLLATE ci UNIQUE);",
+        "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2');
+         CREATE TABLE t (email text COLLATE ci UNIQUE);",
+        "collation ci",
+    );
+}
+
+#[test]
+fn rules_and_publications_written_differently_are_equal() {
+    assert_equal(
+        "CREATE TABLE t (id integer PRIMARY KEY, a integer);
+         CREATE RULE keep AS ON DELETE TO t DO INSTEAD NOTHING;
+         CREATE PUBLICATION p FOR TABLE t (id, a) WHERE (a > 0);",
+        "CREATE TABLE t (id integer PRIMARY KEY, a integer);
+         CREATE PUBLICATION p0;
+         ALTER PUBLICATION p0 ADD TABLE t (a, id) WHERE (a > 0);
+         ALTER PUBLICATION p0 RENAME TO p;
+         CREATE RULE k AS ON DELETE TO t DO INSTEAD NOTHING;
+         ALTER RULE k ON t RENAME TO keep;",
+    );
+}
+
+#[test]
+fn secrets_in_server_and_user_mapping_options_are_never_printed() {
+    let setup = |password: &str| {
+        format!(
+            "CREATE FOREIGN DATA WRAPPER w;
+             CREATE SERVER s FOREIGN DATA WRAPPER w OPTIONS (host 'db.internal', password '{password}');
+             CREATE USER MAPPING FOR PUBLIC SERVER s OPTIONS (user 'app', password '{password}');"
+        )
+    };
+    let pair = Pair::new("", &setup("hunter2-old"), &setup("hunter2-new"));
+    let (code, report) = pair.report(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        named(&report),
+        ["foreign_server s", "user_mapping for public server s"]
+    );
+    let human = pair.verify(&[]).code(1).get_output().clone();
+    for output in [
+        report.to_string(),
+        String::from_utf8_lossy(&human.stdout).into_owned(),
+        String::from_utf8_lossy(&human.stderr).into_owned(),
+    ] {
+        assert!(!output.contains("hunter2"), "a secret printed: {output}");
+        assert!(
+            !output.contains("db.internal"),
+            "an option printed: {output}"
+        );
+    }
+    assert!(String::from_utf8_lossy(&human.stdout).contains("user mapping for public server s"));
 }

@@ -2,8 +2,10 @@
 
 pub mod analyze;
 pub mod bench;
+pub mod clean;
 pub mod consolidate;
 pub mod load_pack;
+pub mod rebaseline;
 pub mod rollback;
 pub mod status;
 pub mod verify;
@@ -18,7 +20,7 @@ use crate::comparison::{self, Comparison};
 use crate::config::{self, Config};
 use crate::migrations::MigrationChain;
 use crate::pack::Pack;
-use crate::pg::ServerOptions;
+use crate::pg::{self, BinariesChoice, ServerOptions};
 use crate::report::Format;
 use crate::schema::accepted::AcceptedDifferences;
 use crate::tree::{self, Tree, TreeState};
@@ -60,6 +62,13 @@ pub struct ServerArgs {
     /// 0 for no limit [default: `statement-timeout` in <root>/xtask.toml, else 600]
     #[arg(long, value_name = "SECONDS")]
     statement_timeout: Option<u64>,
+
+    /// The throwaway cluster's server binaries: the first found of a major (`17`), or a
+    /// directory holding initdb, pg_ctl and postgres [default: `pg` in <root>/xtask.toml,
+    /// else the first found on PATH, through pg_config, in /usr/lib/postgresql/*/bin or
+    /// in .pg/*/bin (`make pg-install`)]
+    #[arg(long, value_name = "MAJOR|DIR", env = pg::CHOICE_VAR)]
+    pg: Option<BinariesChoice>,
 }
 
 impl ServerArgs {
@@ -72,6 +81,7 @@ impl ServerArgs {
             database_url: self.database_url.clone(),
             prelude: self.prelude.clone().or_else(|| config.prelude.clone()),
             statement_timeout: (timeout > 0).then(|| Duration::from_secs(timeout)),
+            binaries: self.pg.clone().or_else(|| config.pg.clone()),
         }
     }
 }
@@ -131,21 +141,7 @@ impl CompareArgs {
                 }
             }
         };
-        let accepted = match self
-            .accepted
-            .clone()
-            .or_else(|| config.accepted_differences.clone())
-        {
-            Some(path) => AcceptedDifferences::load(&path)?,
-            None => {
-                let default = root.join(config::DEFAULT_ACCEPTED);
-                if default.exists() {
-                    AcceptedDifferences::load(&default)?
-                } else {
-                    AcceptedDifferences::default()
-                }
-            }
-        };
+        let accepted = load_accepted(root, config, self.accepted.as_deref())?;
         Ok((pack, accepted))
     }
 
@@ -167,6 +163,26 @@ impl CompareArgs {
         }
         let progress = Progress::new(self.quiet);
         comparison::compare(&self.server.options(config), old, new, pack, &progress)
+    }
+}
+
+/// The accepted differences: the file given, else the one `xtask.toml` names, else the
+/// default file if present.
+pub fn load_accepted(
+    root: &Path,
+    config: &Config,
+    given: Option<&Path>,
+) -> anyhow::Result<AcceptedDifferences> {
+    match given.or(config.accepted_differences.as_deref()) {
+        Some(path) => AcceptedDifferences::load(path),
+        None => {
+            let default = root.join(config::DEFAULT_ACCEPTED);
+            if default.exists() {
+                AcceptedDifferences::load(&default)
+            } else {
+                Ok(AcceptedDifferences::default())
+            }
+        }
     }
 }
 

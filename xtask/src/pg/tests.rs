@@ -221,7 +221,7 @@ fn url_server_gets_scratch_databases_that_are_dropped_and_never_shows_the_passwo
     let options = ServerOptions {
         database_url: Some(url),
         prelude: Some(prelude),
-        ..ServerOptions::default()
+        ..Default::default()
     };
     assert!(!format!("{options:?}").contains("hunter2"), "{options:?}");
     let server = ScratchServer::start(&options).unwrap();
@@ -279,7 +279,7 @@ fn interrupted_child() {
     let remote = ScratchServer::start(&ServerOptions {
         database_url: Some(url),
         prelude: Some(prelude),
-        ..ServerOptions::default()
+        ..Default::default()
     })
     .unwrap();
     let remote_database = remote.create_database("remote").unwrap();
@@ -332,4 +332,21 @@ fn ctrl_c_removes_everything() {
     assert!(!Path::new(dir).exists(), "{dir} is left behind");
     assert!(exits_soon(pid), "postmaster {pid} still runs");
     assert_eq!(scratch_database_names(&mut observer), HashSet::new());
+}
+
+/// `XTASK_PG=17 cargo test` runs the suite on PostgreSQL 17: every scratch server of the
+/// tests comes from the same choice as the tool's.
+#[test]
+fn the_throwaway_cluster_runs_the_major_that_xtask_pg_names() {
+    let server = ScratchServer::start(&ServerOptions::default()).unwrap();
+    let chosen = std::env::var(super::CHOICE_VAR).ok();
+    match chosen.as_deref().map(str::parse::<u32>) {
+        Some(Ok(major)) => assert_eq!(server.major_version(), major, "{}", server.version()),
+        _ => assert!(server.major_version() >= 14, "{}", server.version()),
+    }
+    assert!(
+        server.description().contains("/bin)"),
+        "{}",
+        server.description()
+    );
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 #[serde(rename_all = "snake_case")]
 pub enum ObjectKind {
     Extension,
+    ExtensionMember,
     Schema,
     Enum,
     Domain,
@@ -24,12 +25,38 @@ pub enum ObjectKind {
     Function,
     Trigger,
     Policy,
+    Rule,
+    EventTrigger,
+    RangeType,
+    DefaultPrivileges,
+    Collation,
+    Cast,
+    Operator,
+    OperatorClass,
+    OperatorFamily,
+    TextSearchConfiguration,
+    TextSearchDictionary,
+    TextSearchParser,
+    TextSearchTemplate,
+    Statistics,
+    Publication,
+    Subscription,
+    ForeignDataWrapper,
+    ForeignServer,
+    UserMapping,
+    Conversion,
+    AccessMethod,
+    Language,
+    LargeObject,
+    Database,
+    Parameter,
     Role,
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 16] = [
+    pub const ALL: [ObjectKind; 42] = [
         ObjectKind::Extension,
+        ObjectKind::ExtensionMember,
         ObjectKind::Schema,
         ObjectKind::Enum,
         ObjectKind::Domain,
@@ -44,6 +71,31 @@ impl ObjectKind {
         ObjectKind::Function,
         ObjectKind::Trigger,
         ObjectKind::Policy,
+        ObjectKind::Rule,
+        ObjectKind::EventTrigger,
+        ObjectKind::RangeType,
+        ObjectKind::DefaultPrivileges,
+        ObjectKind::Collation,
+        ObjectKind::Cast,
+        ObjectKind::Operator,
+        ObjectKind::OperatorClass,
+        ObjectKind::OperatorFamily,
+        ObjectKind::TextSearchConfiguration,
+        ObjectKind::TextSearchDictionary,
+        ObjectKind::TextSearchParser,
+        ObjectKind::TextSearchTemplate,
+        ObjectKind::Statistics,
+        ObjectKind::Publication,
+        ObjectKind::Subscription,
+        ObjectKind::ForeignDataWrapper,
+        ObjectKind::ForeignServer,
+        ObjectKind::UserMapping,
+        ObjectKind::Conversion,
+        ObjectKind::AccessMethod,
+        ObjectKind::Language,
+        ObjectKind::LargeObject,
+        ObjectKind::Database,
+        ObjectKind::Parameter,
         ObjectKind::Role,
     ];
 
@@ -51,6 +103,7 @@ impl ObjectKind {
     pub fn label(self) -> &'static str {
         match self {
             ObjectKind::Extension => "extension",
+            ObjectKind::ExtensionMember => "extension member",
             ObjectKind::Schema => "schema",
             ObjectKind::Enum => "enum",
             ObjectKind::Domain => "domain",
@@ -65,6 +118,31 @@ impl ObjectKind {
             ObjectKind::Function => "function",
             ObjectKind::Trigger => "trigger",
             ObjectKind::Policy => "policy",
+            ObjectKind::Rule => "rule",
+            ObjectKind::EventTrigger => "event trigger",
+            ObjectKind::RangeType => "range type",
+            ObjectKind::DefaultPrivileges => "default privileges",
+            ObjectKind::Collation => "collation",
+            ObjectKind::Cast => "cast",
+            ObjectKind::Operator => "operator",
+            ObjectKind::OperatorClass => "operator class",
+            ObjectKind::OperatorFamily => "operator family",
+            ObjectKind::TextSearchConfiguration => "text search configuration",
+            ObjectKind::TextSearchDictionary => "text search dictionary",
+            ObjectKind::TextSearchParser => "text search parser",
+            ObjectKind::TextSearchTemplate => "text search template",
+            ObjectKind::Statistics => "statistics",
+            ObjectKind::Publication => "publication",
+            ObjectKind::Subscription => "subscription",
+            ObjectKind::ForeignDataWrapper => "foreign data wrapper",
+            ObjectKind::ForeignServer => "server",
+            ObjectKind::UserMapping => "user mapping",
+            ObjectKind::Conversion => "conversion",
+            ObjectKind::AccessMethod => "access method",
+            ObjectKind::Language => "language",
+            ObjectKind::LargeObject => "large object",
+            ObjectKind::Database => "database",
+            ObjectKind::Parameter => "parameter",
             ObjectKind::Role => "role",
         }
     }
@@ -121,7 +199,9 @@ pub struct SqlName {
     /// the table, view or domain it belongs to.
     pub name: String,
     /// A member's own name: a column, constraint, trigger or policy of a table or view, a
-    /// constraint of a domain (`ref`, `"My Column"`).
+    /// constraint of a domain (`ref`, `"My Column"`); for an extension member, the object
+    /// as `ALTER EXTENSION ... ADD` can name it
+    /// (`function public.digest(pg_catalog.text,pg_catalog.text)`).
     pub member: Option<String>,
     /// A routine's argument types as `oidvectortypes` prints them, in parentheses:
     /// `(integer, text)`.

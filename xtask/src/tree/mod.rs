@@ -14,6 +14,7 @@
 //!
 //! Only filesystem work here; no database.
 
+pub mod baseline;
 mod durable;
 pub mod journal;
 pub mod lock;
