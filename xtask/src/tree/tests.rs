@@ -828,3 +828,58 @@ fn a_history_edited_with_its_manifest_regenerated_is_named_from_the_lock_record(
         "{reason}"
     );
 }
+
+#[test]
+fn states_that_need_a_person_are_named_with_what_to_do() {
+    let (_root, tree) = consolidated_tree();
+    fs::create_dir(&tree.staging).unwrap();
+    let state = tree.state().unwrap();
+    assert_eq!(
+        state,
+        TreeState::Inconsistent(Inconsistency::StagingBesideConsolidated)
+    );
+    assert!(state.to_string().contains("move it away"), "{state}");
+    fs::remove_dir(&tree.staging).unwrap();
+
+    fs::remove_file(tree.manifest_path()).unwrap();
+    let state = tree.state().unwrap();
+    assert_eq!(
+        state,
+        TreeState::Inconsistent(Inconsistency::BackupWithoutManifest)
+    );
+    assert!(
+        state.to_string().contains("restore the manifest"),
+        "{state}"
+    );
+
+    fs::rename(tree.backup(), tree.root.join("elsewhere")).unwrap();
+    let state = tree.state().unwrap();
+    assert_eq!(
+        state,
+        TreeState::Inconsistent(Inconsistency::LockWithoutBackup)
+    );
+    assert!(
+        state.to_string().contains("rollback is impossible"),
+        "{state}"
+    );
+    let before = snapshot(&tree.root);
+    assert!(error_text(rollback(&tree, &writer(&tree), false)).contains("cannot roll back"));
+    assert_eq!(snapshot(&tree.root), before);
+}
+
+#[test]
+fn same_file_system_tells_devices_apart() {
+    use std::os::unix::fs::MetadataExt;
+    let (_root, tree) = staged_tree();
+    super::swap::same_file_system(&tree.root, &tree.staging).unwrap();
+    // /dev/shm is a tmpfs of its own wherever it exists; compare only where it differs.
+    let shm = Path::new("/dev/shm");
+    let elsewhere = shm.is_dir().then(|| tempfile::tempdir_in(shm).unwrap());
+    if let Some(elsewhere) = elsewhere.filter(|dir| {
+        fs::metadata(dir.path()).unwrap().dev() != fs::metadata(&tree.root).unwrap().dev()
+    }) {
+        let staging = elsewhere.path().join("consolidated");
+        let err = error_text(super::swap::same_file_system(&tree.root, &staging));
+        assert!(err.contains("on another file system"), "{err}");
+    }
+}
