@@ -5,6 +5,10 @@
 //! accepted-differences = "accepted-differences.toml"   # reviewed, intended differences
 //! statement-timeout = 600                              # seconds a statement may run; 0: no limit
 //! pg = 16                      # the scratch cluster's PostgreSQL major, or a bin directory
+//!
+//! [[generate.file]]                                    # how generate groups its files
+//! name = "initial_setup"
+//! kinds = ["extension", "enum"]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -31,6 +35,8 @@ pub struct Config {
     /// Seconds one statement may run on a scratch database; 0 for no limit.
     pub statement_timeout: Option<u64>,
     pub pg: Option<BinariesChoice>,
+    /// The plan `generate` groups its files by (see [`crate::generate::plan`]).
+    pub generate: Option<crate::generate::plan::Plan>,
 }
 
 impl Config {
@@ -47,6 +53,10 @@ impl Config {
         config.prelude = config.prelude.map(|p| root.join(p));
         config.accepted_differences = config.accepted_differences.map(|p| root.join(p));
         config.pg = config.pg.map(|choice| choice.relative_to(root));
+        if let Some(plan) = &config.generate {
+            plan.check()
+                .with_context(|| format!("{}: invalid [generate] plan", path.display()))?;
+        }
         Ok(config)
     }
 }

@@ -6,6 +6,7 @@ mod cmd;
 mod comparison;
 mod config;
 mod data;
+mod generate;
 mod input;
 mod migrations;
 mod pack;
@@ -60,11 +61,13 @@ struct Cli {
 enum Command {
     Verify(cmd::verify::Verify),
     Consolidate(cmd::consolidate::Consolidate),
+    Generate(cmd::generate::Generate),
     Rollback(cmd::rollback::Rollback),
     Status(cmd::status::Status),
     Analyze(cmd::analyze::Analyze),
     LoadPack(cmd::load_pack::LoadPack),
     Rebaseline(cmd::rebaseline::Rebaseline),
+    Retire(cmd::retire::Retire),
     Bench(cmd::bench::Bench),
     Clean(cmd::clean::Clean),
     #[command(hide = true)]
@@ -84,8 +87,10 @@ fn main() -> ExitCode {
         Command::WatchCluster(watch) => watch.run(),
         Command::Verify(verify) => verify.run(&root),
         Command::Consolidate(consolidate) => consolidate.run(&root),
+        Command::Generate(generate) => generate.run(&root),
         Command::LoadPack(load_pack) => load_pack.run(&root),
         Command::Rebaseline(rebaseline) => rebaseline.run(&root),
+        Command::Retire(retire) => retire.run(&root),
         Command::Rollback(rollback) => rollback.run(&root),
         Command::Status(status) => status.run(&root),
     }));

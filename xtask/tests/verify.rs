@@ -778,14 +778,14 @@ fn any_change_to_the_consolidated_set_is_reported_by_name() {
     let cases = [
         (
             "00003_pack_system.sql",
-            "CREATE INDEX idx_pack_tags ON pack USING GIN (tags);",
+            "CREATE INDEX idx_pack_tags ON pack USING gin (tags);",
             "CREATE INDEX idx_pack_tags ON pack (tags);",
             "index idx_pack_tags",
         ),
         (
             "00003_pack_system.sql",
-            "config JSONB NOT NULL DEFAULT '{}'::jsonb,",
-            "config JSONB NOT NULL DEFAULT '[]'::jsonb,",
+            "config jsonb DEFAULT '{}'::jsonb NOT NULL,",
+            "config jsonb DEFAULT '[]'::jsonb NOT NULL,",
             "column pack.config",
         ),
         (
@@ -802,8 +802,8 @@ fn any_change_to_the_consolidated_set_is_reported_by_name() {
         ),
         (
             "00007_webhook_system.sql",
-            "SET search_path = public, pg_temp\nAS $$\nDECLARE\n    v_key VARCHAR(64);",
-            "SET search_path = public\nAS $$\nDECLARE\n    v_key VARCHAR(64);",
+            "SET search_path TO 'public', 'pg_temp'\nAS $function$\nDECLARE\n    v_key VARCHAR(64);",
+            "SET search_path TO 'public'\nAS $function$\nDECLARE\n    v_key VARCHAR(64);",
             "function enable_trigger_webhook(bigint, jsonb)",
         ),
     ];

@@ -21,7 +21,7 @@ use crate::schema::diff::{Difference, SchemaDiff};
 use crate::schema::introspect::introspect;
 use crate::schema::model::Schema;
 use crate::sqlx_table::{self, AppliedRow, LockedTarget, MigrationsTable, NewRow, SqlxSettings};
-use crate::tree::{baseline, LockRecord, Tree, TreeState};
+use crate::tree::{baseline, BaselineRecord, LockRecord, Tree, TreeState};
 use crate::ui::{self, Progress};
 
 /// Move a database migrated by the history onto the consolidated set, without DDL
@@ -164,6 +164,9 @@ impl Sets {
             (None, None) => match refuse_if_interrupted(&tree)? {
                 TreeState::Consolidated(_) => {
                     Some(LockRecord::read(&tree.lock_path())?.consolidated.manifest)
+                }
+                TreeState::Retired(_) => {
+                    Some(BaselineRecord::read(&tree.baseline_path())?.manifest)
                 }
                 _ => None,
             },

@@ -35,6 +35,7 @@ impl Status {
         print!("{status}");
         let sound = match &status.state {
             TreeState::HistoryOnly | TreeState::Staged => true,
+            TreeState::Retired(checks) => checks.migrations == ManifestCheck::Intact,
             TreeState::Consolidated(checks) => {
                 checks.backup == ManifestCheck::Intact && checks.migrations == ManifestCheck::Intact
             }
