@@ -143,12 +143,26 @@ impl Drop for Progress {
     }
 }
 
-/// `1 migration`, `2 migrations`.
+/// `1 migration`, `2 migrations`, `3 indexes`: the one pluralizer.
 pub fn count(n: usize, noun: &str) -> String {
+    format!("{n} {}", plural(n, noun, &plural_noun(noun)))
+}
+
+/// `one` for one, else `many`: for words a suffix does not make (`it`, `them`).
+pub fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 {
-        format!("1 {noun}")
+        one
     } else {
-        format!("{n} {noun}s")
+        many
+    }
+}
+
+/// The plural of a noun of this tool's vocabulary.
+pub fn plural_noun(noun: &str) -> String {
+    match noun {
+        "index" => "indexes".to_owned(),
+        "policy" => "policies".to_owned(),
+        other => format!("{other}s"),
     }
 }
 

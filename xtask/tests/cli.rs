@@ -93,3 +93,45 @@ fn help_documents_every_exit_status() {
         assert!(help.contains(status), "{status}: {help}");
     }
 }
+
+#[test]
+fn a_statement_that_never_ends_is_cancelled_and_named() {
+    let root = tempfile::tempdir().unwrap();
+    for side in ["old", "new"] {
+        std::fs::create_dir(root.path().join(side)).unwrap();
+        std::fs::write(root.path().join(side).join("0001_a.sql"), "SELECT 1;\n").unwrap();
+    }
+    std::fs::write(
+        root.path().join("old/0002_hang.sql"),
+        "SELECT 1;\n\nSELECT pg_sleep(600);\n",
+    )
+    .unwrap();
+    std::fs::write(root.path().join("new/0002_hang.sql"), "SELECT 1;\n").unwrap();
+    // Once by flag, once by xtask.toml.
+    for (flag, settings) in [
+        (&["--statement-timeout", "1"][..], ""),
+        (&[], "statement-timeout = 1\n"),
+    ] {
+        std::fs::write(root.path().join("xtask.toml"), settings).unwrap();
+        let started = std::time::Instant::now();
+        let output = xtask()
+            .arg("--root")
+            .arg(root.path())
+            .arg("verify")
+            .arg("--old")
+            .arg(root.path().join("old"))
+            .arg("--new")
+            .arg(root.path().join("new"))
+            .args(["--no-pack", "--quiet"])
+            .args(flag)
+            .timeout(std::time::Duration::from_secs(300))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("0002_hang.sql:3:1"), "{stderr}");
+        assert!(stderr.contains("statement timeout"), "{stderr}");
+        assert!(stderr.contains("--statement-timeout"), "{stderr}");
+        assert!(started.elapsed().as_secs() < 120, "{:?}", started.elapsed());
+    }
+}

@@ -10,6 +10,7 @@ use postgres::NoTls;
 use crate::exit;
 use crate::pack::{LoadSummary, Pack};
 use crate::pg::{describe_database_url, parse_database_url};
+use crate::tree::Tree;
 
 /// Load a pack (default: the core pack) into a database; this WRITES to that database
 #[derive(Debug, Args)]
@@ -36,7 +37,7 @@ pub struct LoadPack {
 
 impl LoadPack {
     pub fn run(self, root: &Path) -> anyhow::Result<u8> {
-        let dir = self.pack.unwrap_or_else(|| root.join("packs").join("core"));
+        let dir = self.pack.unwrap_or_else(|| Tree::new(root).default_pack());
         let pack = Pack::read(&dir)?;
 
         let redacted = describe_database_url(&self.database_url);

@@ -13,6 +13,7 @@ pub mod status;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -59,6 +60,11 @@ pub struct ServerArgs {
     #[arg(long, value_name = "FILE")]
     prelude: Option<PathBuf>,
 
+    /// Seconds one statement may run before it is cancelled and the run fails naming it;
+    /// 0 for no limit [default: `statement-timeout` in <root>/xtask.toml, else 600]
+    #[arg(long, value_name = "SECONDS")]
+    statement_timeout: Option<u64>,
+
     /// The throwaway cluster's server binaries: the first found of a major (`17`), or a
     /// directory holding initdb, pg_ctl and postgres [default: `pg` in <root>/xtask.toml,
     /// else the first found on PATH, through pg_config, in /usr/lib/postgresql/*/bin or
@@ -69,9 +75,14 @@ pub struct ServerArgs {
 
 impl ServerArgs {
     pub fn options(&self, config: &Config) -> ServerOptions {
+        let timeout = self
+            .statement_timeout
+            .or(config.statement_timeout)
+            .unwrap_or(config::DEFAULT_STATEMENT_TIMEOUT);
         ServerOptions {
             database_url: self.database_url.clone(),
             prelude: self.prelude.clone().or_else(|| config.prelude.clone()),
+            statement_timeout: (timeout > 0).then(|| Duration::from_secs(timeout)),
             binaries: self.pg.clone().or_else(|| config.pg.clone()),
         }
     }
@@ -182,7 +193,7 @@ pub fn default_pack(
         (_, true) => Ok(None),
         (Some(dir), false) => Pack::read(dir).map(Some),
         (None, false) => {
-            let default = root.join("packs").join("core");
+            let default = Tree::new(root).default_pack();
             match default.exists() {
                 true => Pack::read(&default).map(Some),
                 false => Ok(None),

@@ -273,6 +273,14 @@ fn advice(db: &DbError, no_transaction: bool) -> Option<String> {
     } else {
         None
     };
+    if *code == SqlState::QUERY_CANCELED && db.message().contains("statement timeout") {
+        return Some(
+            "the statement ran longer than the statement timeout: if it is slow rather than \
+             stuck, raise the limit with `--statement-timeout SECONDS` (or \
+             `statement-timeout = SECONDS` in `xtask.toml`; 0 for none)"
+                .to_owned(),
+        );
+    }
     if let Some(missing) = missing {
         return Some(format!(
             "the migrations assume {missing} they do not create: create them in a prelude SQL \

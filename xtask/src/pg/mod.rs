@@ -17,6 +17,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use anyhow::Context;
 use postgres::NoTls;
@@ -47,6 +48,9 @@ pub struct ServerOptions {
     /// Roles are global to a server: on a server named by URL, the roles that the prelude
     /// (or a migration) creates are dropped again at the end of the run.
     pub prelude: Option<PathBuf>,
+    /// How long one statement may run on a scratch database before PostgreSQL cancels it,
+    /// so that a migration that never ends cannot hang the run; `None` for no limit.
+    pub statement_timeout: Option<Duration>,
     /// The server binaries of the throwaway cluster (ignored with `database_url`); `None`
     /// leaves the choice to `XTASK_PG`, else to the order of discovery.
     pub binaries: Option<BinariesChoice>,
@@ -58,6 +62,7 @@ impl fmt::Debug for ServerOptions {
         f.debug_struct("ServerOptions")
             .field("database_url", &database_url)
             .field("prelude", &self.prelude)
+            .field("statement_timeout", &self.statement_timeout)
             .field("binaries", &self.binaries)
             .finish()
     }
@@ -114,6 +119,15 @@ impl ScratchServer {
         };
         if admin_config.get_application_name().is_none() {
             admin_config.application_name(APPLICATION_NAME);
+        }
+        // Every later connection (replays, catalog reads, the prelude) is made from this.
+        if let Some(timeout) = options.statement_timeout {
+            let options = format!(
+                "{} -c statement_timeout={}",
+                admin_config.get_options().unwrap_or_default(),
+                timeout.as_millis()
+            );
+            admin_config.options(options.trim_start());
         }
         let mut admin = connect(&admin_config, &description)?;
         let version = show_setting(&mut admin, "server_version")?;

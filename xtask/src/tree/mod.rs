@@ -7,6 +7,7 @@
 //! <root>/migrations.old/                  the history, kept after consolidation
 //! <root>/migrations.old/MANIFEST.sum      its manifest (manifest::Manifest)
 //! <root>/migrations.new/                  the staged consolidated set (configurable)
+//! <root>/packs/core/                      the pack loaded into both sides by default
 //! <root>/.xtask-journal                   only while a swap is under way or interrupted
 //! <root>/.xtask-writer                    only while a run holds the writer lock (writer)
 //! ```
@@ -41,6 +42,8 @@ use manifest::list_changes;
 pub const MIGRATIONS_DIR: &str = "migrations";
 pub const BACKUP_DIR: &str = "migrations.old";
 pub const DEFAULT_STAGING_DIR: &str = "migrations.new";
+/// The pack loaded into both sides unless another is named: the repository's core pack.
+const DEFAULT_PACK_DIR: &str = "packs/core";
 /// In `migrations.old/`: the manifest of the history it holds.
 pub const MANIFEST_FILE: &str = "MANIFEST.sum";
 /// In `migrations/`: the record of the consolidation that put the set there.
@@ -93,6 +96,11 @@ impl Tree {
 
     pub fn backup(&self) -> PathBuf {
         self.root.join(BACKUP_DIR)
+    }
+
+    /// The pack a comparison loads when none is named (it may not exist).
+    pub fn default_pack(&self) -> PathBuf {
+        self.root.join(DEFAULT_PACK_DIR)
     }
 
     pub fn lock_path(&self) -> PathBuf {

@@ -620,7 +620,7 @@ fn set_aside(backup: &Path) -> anyhow::Result<()> {
 }
 
 /// Renames are atomic only within one file system; check before anything moves.
-fn same_file_system(root: &Path, staging: &Path) -> anyhow::Result<()> {
+pub(super) fn same_file_system(root: &Path, staging: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::MetadataExt;
     let device = |path: &Path| {
         std::fs::metadata(path)
