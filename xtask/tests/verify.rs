@@ -815,7 +815,7 @@ fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
     // Wait for the replay: a server process runs a statement on this run's old database
     // (named after the run's process id), which is the history's sleep.
     let started = Instant::now();
-    let busy_on_old = format!("xtask_old_{}_.* SELECT", child.id());
+    let busy_on_old = format!("xtask_{}_.*_old_.* SELECT", child.id());
     let sleeping = || {
         std::process::Command::new("pgrep")
             .args(["-f", &busy_on_old])

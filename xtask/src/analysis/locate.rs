@@ -95,6 +95,7 @@ fn created(text: &SqlText, object: &SchemaObject, table: &str, own: &str) -> Opt
             Name(own),
         ]),
         ObjectKind::Policy => text.statement(&[Word("create"), Word("policy"), Name(own)]),
+        ObjectKind::Role => text.statement(&[Word("create"), AnyOf(&["role", "user"]), Name(name)]),
         ObjectKind::Extension => {
             text.statement(&[Word("create"), Word("extension"), IF_NOT_EXISTS, Name(name)])
         }
@@ -119,6 +120,8 @@ fn created(text: &SqlText, object: &SchemaObject, table: &str, own: &str) -> Opt
         ObjectKind::Schema => {
             text.statement(&[Word("create"), Word("schema"), IF_NOT_EXISTS, Name(name)])
         }
+        // The kinds that only verify compares are not looked for in the text.
+        _ => None,
     }
 }
 
@@ -160,6 +163,7 @@ fn dropped(text: &SqlText, object: &SchemaObject, table: &str, own: &str) -> Opt
         }
         ObjectKind::Trigger => drop_one(&["trigger"], own),
         ObjectKind::Policy => drop_one(&["policy"], own),
+        ObjectKind::Role => drop_one(&["role"], name),
         ObjectKind::Extension => drop_one(&["extension"], name),
         ObjectKind::ExtensionMember => {
             let extension = object.sql.name.as_str();
@@ -168,6 +172,7 @@ fn dropped(text: &SqlText, object: &SchemaObject, table: &str, own: &str) -> Opt
                 .or_else(|| drop_one(&["extension"], extension))
         }
         ObjectKind::Schema => drop_one(&["schema"], name),
+        _ => None,
     }
 }
 

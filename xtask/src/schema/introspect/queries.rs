@@ -15,6 +15,9 @@
 //!   property. The one exception is the column query's `position`, a number that orders
 //!   each table's columns and is not a property.
 //!
+//! A catalog column that not every supported major has is written `{{alias.column}}`, and
+//! [`Capabilities`](crate::pg::Capabilities) fills it in for the server at hand.
+//!
 //! What every query leaves out, because it is not schema or not ours:
 //! - system schemas (`pg_catalog`, `information_schema`, `pg_toast*`, `pg_temp*`);
 //! - objects that belong to an extension (`pg_depend.deptype = 'e'`): the extension and its
@@ -301,10 +304,14 @@ WHERE c.relkind IN ('r', 'p', 'f') AND ",
 /// flattened into a join): a hash join read all of `pg_attribute`, system catalogs and
 /// indexes included. Defaults are joined by hash (`OFFSET 0` again): the planner otherwise
 /// looked each column up in `pg_attrdef`'s index. Collation, storage and compression are
-/// shown only where they differ from the type's. `inheritance` says whether a column that
-/// a parent gives is also defined locally, which decides whether it stays when the table
-/// stops inheriting (`NO INHERIT`); a partition's columns are left alone, as they cannot
-/// leave it while it is one.
+/// shown only where they differ from the type's. A generated column's expression is
+/// `generated`, and `generated_kind` says `virtual` for PostgreSQL 18's virtual ones (its
+/// default; stored ones were the only kind before). `not_null_constraint` is the name of
+/// the NOT NULL constraint that PostgreSQL 18 keeps for a NOT NULL column, with its
+/// `NO INHERIT` and `NOT VALID`; older servers keep none, so the property is absent.
+/// `inheritance` says whether a column that a parent gives is also defined locally, which
+/// decides whether it stays when the parent's column is dropped; a partition's columns
+/// are left alone, as they cannot differ while it is one.
 pub(super) const COLUMNS: &str = concat!(
     "
 SELECT ",
@@ -316,7 +323,8 @@ SELECT ",
        (NOT a.attnotnull)::text AS nullable,
        CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END AS \"default\",
        CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END AS identity,
-       CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END AS generated,
+       CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END AS generated,
+       CASE a.attgenerated WHEN 'v' THEN 'virtual' END AS generated_kind,
        CASE WHEN a.attcollation <> t.typcollation
             THEN a.attcollation::regcollation::text END AS collation,
        CASE WHEN a.attstorage <> t.typstorage THEN
@@ -334,6 +342,8 @@ SELECT ",
        ",
     acl!("a.attacl", "'c'", "c.relowner"),
     " AS acl,
+       nn.conname || CASE WHEN nn.connoinherit THEN ' NO INHERIT' ELSE '' END
+       || CASE WHEN NOT nn.convalidated THEN ' NOT VALID' ELSE '' END AS not_null_constraint,
        a.attnum AS position
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -342,7 +352,10 @@ CROSS JOIN LATERAL (SELECT * FROM pg_attribute a
                     OFFSET 0) a
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN (SELECT adrelid, adnum, adbin FROM pg_attrdef OFFSET 0) d
-       ON d.adrelid = a.attrelid AND d.adnum = a.attnum",
+       ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+LEFT JOIN (SELECT conrelid, conkey[1] AS attnum, conname::text, connoinherit, convalidated
+           FROM pg_constraint WHERE contype = 'n' OFFSET 0) nn
+       ON nn.conrelid = a.attrelid AND nn.attnum = a.attnum",
     comment_join!("c.oid", "pg_class", "a.attnum"),
     "
 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ",
@@ -356,21 +369,20 @@ WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ",
 /// constraints cost some 76 million server instructions, spelling them here about two
 /// thirds of that. Spelled: a primary key or unique constraint (`k`) of
 /// one column whose index has no INCLUDE columns, and a CHECK constraint, whose expression
-/// `pg_get_expr` prints as `pg_get_constraintdef` does, on servers before PostgreSQL 18
-/// (from 18 on, a CHECK constraint can be NOT ENFORCED, which only the server's printing
-/// would say). A test holds the two spellings equal.
+/// `pg_get_expr` prints as `pg_get_constraintdef` does (from PostgreSQL 18 on, a NOT
+/// ENFORCED one says so in place of NOT VALID). A test holds the two spellings equal.
 macro_rules! spelled_constraint_definition {
     () => {
-        "CASE WHEN k.contype = 'c'
-                AND current_setting('server_version_num')::int < 180000 THEN
+        "CASE WHEN k.contype = 'c' THEN
            'CHECK (' || pg_get_expr(k.conbin, k.conrelid) || ')'
            || CASE WHEN k.connoinherit THEN ' NO INHERIT' ELSE '' END
            || CASE WHEN k.condeferrable THEN ' DEFERRABLE' ELSE '' END
            || CASE WHEN k.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END
-           || CASE WHEN NOT k.convalidated THEN ' NOT VALID' ELSE '' END
+           || CASE WHEN NOT {{k.conenforced}} THEN ' NOT ENFORCED'
+                   WHEN NOT k.convalidated THEN ' NOT VALID' ELSE '' END
          WHEN k.contype IN ('p', 'u') AND cardinality(k.conkey) = 1 THEN (
            SELECT CASE WHEN k.contype = 'p' THEN 'PRIMARY KEY'
-                       WHEN x.indnullsnotdistinct THEN 'UNIQUE NULLS NOT DISTINCT'
+                       WHEN {{x.indnullsnotdistinct}} THEN 'UNIQUE NULLS NOT DISTINCT'
                        ELSE 'UNIQUE' END
                   || ' (' || quote_ident(a.attname) || ')'
                   || CASE WHEN k.condeferrable THEN ' DEFERRABLE' ELSE '' END
@@ -383,7 +395,10 @@ macro_rules! spelled_constraint_definition {
 }
 
 /// Table constraints of every kind, and domain constraints (named `domain.constraint`,
-/// with no table). NOT NULL is a column property in PostgreSQL 15, not a constraint.
+/// with no table). NOT NULL is the column's property (`nullable`), and from PostgreSQL 18
+/// on its constraint's name and flags are too (`not_null_constraint`, see [`COLUMNS`]), so
+/// that a column made NOT NULL is one difference, not two. `enforced` is there only for a
+/// NOT ENFORCED constraint (18).
 /// Definitions are spelled here where that is exact, else printed by
 /// `pg_get_constraintdef` (see [`spelled_constraint_definition`]). The printed definition
 /// of a primary key or unique constraint leaves out the storage parameters of the index
@@ -412,6 +427,7 @@ SELECT quote_ident(coalesce(n.nspname, tn.nspname)) AS sql_schema,
        k.condeferred::text AS deferred,
        k.convalidated::text AS validated,
        it.states AS internal_triggers,
+       CASE WHEN NOT {{k.conenforced}} THEN 'false' END AS enforced,
        ds.description AS comment
 FROM pg_constraint k
 LEFT JOIN (SELECT s.tgconstraint, string_agg(s.state, ', ' ORDER BY s.state) AS states
@@ -430,14 +446,14 @@ LEFT JOIN pg_type t ON t.oid = k.contypid
 LEFT JOIN pg_namespace tn ON tn.oid = t.typnamespace",
     comment_join!("k.oid", "pg_constraint"),
     "
-WHERE (c.oid IS NOT NULL AND ",
+WHERE k.contype <> 'n' AND ((c.oid IS NOT NULL AND ",
     user_relation!("c", "n"),
     ")
    OR (t.oid IS NOT NULL AND ",
     user_namespace!("tn"),
     " AND ",
     not_extension_member!("pg_type", "t.oid"),
-    ")"
+    "))"
 );
 
 /// Every constraint of the database, the system catalogs' too, with its namespace, its

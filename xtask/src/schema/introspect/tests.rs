@@ -9,18 +9,18 @@ use postgres::Client;
 
 use super::introspect;
 use crate::pg::testing::scratch_client;
-use crate::pg::ScratchServer;
+use crate::pg::{Capabilities, ScratchServer};
 use crate::schema::diff::{Change, SchemaDiff, Side};
 use crate::schema::model::Schema;
 
 /// A fresh database on the tests' shared throwaway cluster.
-struct TestDatabase {
+pub(super) struct TestDatabase {
     client: Client,
     _server: Arc<ScratchServer>,
 }
 
 impl TestDatabase {
-    fn create() -> TestDatabase {
+    pub(super) fn create() -> TestDatabase {
         let (client, server) = scratch_client("introspect");
         TestDatabase {
             client,
@@ -28,12 +28,12 @@ impl TestDatabase {
         }
     }
 
-    fn client(&mut self) -> &mut Client {
+    pub(super) fn client(&mut self) -> &mut Client {
         &mut self.client
     }
 
     /// The schema the database has after running `sql`.
-    fn schema_after(sql: &str) -> Schema {
+    pub(super) fn schema_after(sql: &str) -> Schema {
         let mut db = TestDatabase::create();
         db.client()
             .batch_execute(sql)
@@ -42,15 +42,27 @@ impl TestDatabase {
     }
 }
 
+fn server_version_num(client: &mut Client) -> u32 {
+    let row = client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .expect("server_version_num");
+    row.get::<_, i32>(0).unsigned_abs()
+}
+
+/// The major of the tests' scratch server: what a test may use depends on it.
+fn scratch_major() -> u32 {
+    server_version_num(TestDatabase::create().client()) / 10_000
+}
+
 /// A role made for one test. Roles belong to the whole cluster, so the guard keeps the
 /// shared cluster alive while the test uses the role.
-struct TestRole {
-    name: String,
+pub(super) struct TestRole {
+    pub(super) name: String,
     _server: Arc<ScratchServer>,
 }
 
 impl TestRole {
-    fn create(purpose: &str) -> TestRole {
+    pub(super) fn create(purpose: &str) -> TestRole {
         let name = format!("xtask_introspect_{purpose}");
         let (mut client, server) = scratch_client("roles");
         client
@@ -68,7 +80,7 @@ impl TestRole {
 /// What differs between two models, as the comparison reports it: one line per object
 /// only on one side (`+ column t.a` / `- column t.a`) or per differing property
 /// (`column t.a: default`); column order aside.
-fn differences(a: &Schema, b: &Schema) -> Vec<String> {
+pub(super) fn differences(a: &Schema, b: &Schema) -> Vec<String> {
     let mut found: Vec<String> = SchemaDiff::compare(a, b)
         .differences
         .into_iter()
@@ -90,7 +102,7 @@ fn differences(a: &Schema, b: &Schema) -> Vec<String> {
 /// Asserts that `common` followed by `a`, and `common` followed by `b`, give models that
 /// differ in exactly `expected`.
 #[track_caller]
-fn assert_differ(common: &str, a: &str, b: &str, expected: &[&str]) {
+pub(super) fn assert_differ(common: &str, a: &str, b: &str, expected: &[&str]) {
     let left = TestDatabase::schema_after(&format!("{common};\n{a}"));
     let right = TestDatabase::schema_after(&format!("{common};\n{b}"));
     assert_eq!(
@@ -102,7 +114,7 @@ fn assert_differ(common: &str, a: &str, b: &str, expected: &[&str]) {
 
 /// Asserts that the two setups give equal models (the column order aside).
 #[track_caller]
-fn assert_same(a: &str, b: &str) -> (Schema, Schema) {
+pub(super) fn assert_same(a: &str, b: &str) -> (Schema, Schema) {
     let left = TestDatabase::schema_after(a);
     let right = TestDatabase::schema_after(b);
     assert_eq!(left.objects, right.objects);
@@ -336,6 +348,74 @@ fn a_column_nullability() {
         "CREATE TABLE t (a integer)",
         "CREATE TABLE t (a integer NOT NULL)",
         &["column t.a: nullable"],
+    );
+}
+
+/// PostgreSQL 18 keeps a NOT NULL column's constraint, whose name is compared; older
+/// servers keep no name, so the two setups are the same there.
+#[test]
+fn a_not_null_constraint_name() {
+    let expected: &[&str] = match scratch_major() {
+        18.. => &["column t.a: not_null_constraint"],
+        _ => &[],
+    };
+    assert_differ(
+        "",
+        "CREATE TABLE t (a integer NOT NULL)",
+        "CREATE TABLE t (a integer CONSTRAINT a_required NOT NULL)",
+        expected,
+    );
+}
+
+#[test]
+fn a_not_null_constraint_flag() {
+    if scratch_major() < 18 {
+        return;
+    }
+    assert_differ(
+        "CREATE TABLE t (a integer)",
+        "ALTER TABLE t ADD CONSTRAINT a_required NOT NULL a",
+        "ALTER TABLE t ADD CONSTRAINT a_required NOT NULL a NO INHERIT",
+        &["column t.a: not_null_constraint"],
+    );
+}
+
+/// From PostgreSQL 18 on, a constraint may be NOT ENFORCED, which also leaves it
+/// unvalidated.
+#[test]
+fn a_constraint_not_enforced() {
+    if scratch_major() < 18 {
+        return;
+    }
+    assert_differ(
+        TABLE,
+        "ALTER TABLE t ADD CONSTRAINT t_a_check CHECK (a > 0)",
+        "ALTER TABLE t ADD CONSTRAINT t_a_check CHECK (a > 0) NOT ENFORCED",
+        &[
+            "constraint t.t_a_check: definition",
+            "constraint t.t_a_check: enforced",
+            "constraint t.t_a_check: validated",
+        ],
+    );
+}
+
+/// PostgreSQL 18's generated columns are virtual unless STORED.
+#[test]
+fn a_virtual_generated_column() {
+    if scratch_major() < 18 {
+        return;
+    }
+    assert_differ(
+        "",
+        "CREATE TABLE t (a integer, g integer GENERATED ALWAYS AS (a * 2) STORED)",
+        "CREATE TABLE t (a integer, g integer GENERATED ALWAYS AS (a * 2))",
+        &["column t.g: generated_kind"],
+    );
+    assert_differ(
+        "",
+        "CREATE TABLE t (a integer, g integer GENERATED ALWAYS AS (a * 2))",
+        "CREATE TABLE t (a integer, g integer GENERATED ALWAYS AS (a * 3))",
+        &["column t.g: generated"],
     );
 }
 
@@ -1239,11 +1319,15 @@ CREATE UNIQUE INDEX t_b_lower_unique ON t (lower(b));
 fn spelled_as_printed(setup: &str, query: &str) -> Vec<String> {
     let mut db = TestDatabase::create();
     db.client().batch_execute(setup).expect("setting up");
+    let query = Capabilities::of(server_version_num(db.client()))
+        .sql(query)
+        .expect("the query's catalog columns")
+        .into_owned();
     let mut tx = db.client().transaction().expect("a transaction");
     tx.batch_execute(crate::schema::catalog::SETTINGS)
         .expect("the introspection settings");
     let mut spelled = Vec::new();
-    for row in tx.query(query, &[]).expect("spelling and printing") {
+    for row in tx.query(&query, &[]).expect("spelling and printing") {
         let (name, namespace, ours, printed): (String, String, Option<String>, String) =
             (row.get(0), row.get(1), row.get(2), row.get(3));
         if let Some(ours) = ours {
@@ -1299,7 +1383,7 @@ const CONSTRAINT_VARIETY: &str = r#"
 CREATE SCHEMA other;
 CREATE DOMAIN other.positive AS int CONSTRAINT positive_check CHECK (VALUE > 0);
 CREATE TABLE t (a int CONSTRAINT t_pkey PRIMARY KEY, b text CONSTRAINT t_b_key UNIQUE,
-                "Mixed Case" int CONSTRAINT "T Quoted" UNIQUE NULLS NOT DISTINCT,
+                "Mixed Case" int CONSTRAINT "T Quoted" UNIQUE /* NULLS NOT DISTINCT */,
                 c int, d int, e int CHECK (e > 0),
                 CONSTRAINT t_c_deferrable UNIQUE (c) DEFERRABLE,
                 CONSTRAINT t_d_deferred UNIQUE (d) DEFERRABLE INITIALLY DEFERRED,
@@ -1312,29 +1396,43 @@ CREATE TABLE other.u (id int PRIMARY KEY, a int REFERENCES t (a),
 ALTER TABLE other.u ADD CONSTRAINT u_id_check CHECK (id % 2 = 0) NOT VALID;
 "#;
 
+/// What PostgreSQL 18 adds to [`CONSTRAINT_VARIETY`]: a NOT ENFORCED check, and NOT NULL
+/// constraints, which are not spelled (they are not constraint objects but column
+/// properties).
+const CONSTRAINT_VARIETY_18: &str = r#"
+ALTER TABLE other.u ADD CONSTRAINT u_c_not_enforced CHECK (c < 100) NOT ENFORCED,
+                    ADD CONSTRAINT u_b_not_null NOT NULL b NO INHERIT;
+"#;
+
 #[test]
 fn spelled_constraint_definitions_are_what_pg_get_constraintdef_prints() {
-    let spelled = spelled_as_printed(
-        CONSTRAINT_VARIETY,
-        super::queries::SPELLED_AND_PRINTED_CONSTRAINTS,
-    );
-    assert_eq!(
-        spelled,
-        [
-            "T Quoted",
-            "positive_check",
-            "t_b_key",
-            "t_c_deferrable",
-            "t_d_deferred",
-            "t_e_check",
-            "t_e_fillfactor",
-            "t_pkey",
-            "u_b_check",
-            "u_c_check",
-            "u_id_check",
-            "u_pkey",
-        ]
-    );
+    let major = scratch_major();
+    let mut setup = CONSTRAINT_VARIETY.to_owned();
+    if major >= 15 {
+        setup = setup.replace("/* NULLS NOT DISTINCT */", "NULLS NOT DISTINCT");
+    }
+    if major >= 18 {
+        setup.push_str(CONSTRAINT_VARIETY_18);
+    }
+    let spelled = spelled_as_printed(&setup, super::queries::SPELLED_AND_PRINTED_CONSTRAINTS);
+    let mut expected = vec![
+        "T Quoted",
+        "positive_check",
+        "t_b_key",
+        "t_c_deferrable",
+        "t_d_deferred",
+        "t_e_check",
+        "t_e_fillfactor",
+        "t_pkey",
+        "u_b_check",
+        "u_c_check",
+        "u_id_check",
+        "u_pkey",
+    ];
+    if major >= 18 {
+        expected.insert(10, "u_c_not_enforced");
+    }
+    assert_eq!(spelled, expected);
 }
 
 #[test]
