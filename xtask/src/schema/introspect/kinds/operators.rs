@@ -34,7 +34,9 @@ SELECT ",
             " END AS \"join\",
        o.oprcanhash::text AS hashes,
        o.oprcanmerge::text AS merges,
-       pg_get_userbyid(o.oprowner)::text AS owner,
+       ",
+            owner!("o.oprowner"),
+            ",
        ds.description AS comment
 FROM pg_operator o
 JOIN pg_namespace n ON n.oid = o.oprnamespace",
@@ -65,7 +67,9 @@ SELECT ",
             display_name!("fn.nspname", "f.opfname"),
             " AS family,
        CASE WHEN c.opckeytype <> 0 THEN format_type(c.opckeytype, NULL) END AS storage,
-       pg_get_userbyid(c.opcowner)::text AS owner,
+       ",
+            owner!("c.opcowner"),
+            ",
        ds.description AS comment
 FROM pg_opclass c
 JOIN pg_namespace n ON n.oid = c.opcnamespace
@@ -115,7 +119,9 @@ SELECT ",
                           '; ' ORDER BY ap.amprocnum, format_type(ap.amproclefttype, NULL),
                                         format_type(ap.amprocrighttype, NULL))
         FROM pg_amproc ap WHERE ap.amprocfamily = f.oid) AS functions,
-       pg_get_userbyid(f.opfowner)::text AS owner,
+       ",
+            owner!("f.opfowner"),
+            ",
        ds.description AS comment
 FROM pg_opfamily f
 JOIN pg_namespace n ON n.oid = f.opfnamespace

@@ -49,7 +49,9 @@ SELECT ",
             " AS \"table\",
        pg_get_statisticsobjdef(s.oid) AS definition,
        NULLIF(s.stxstattarget, -1)::text AS statistics,
-       pg_get_userbyid(s.stxowner)::text AS owner,
+       ",
+            owner!("s.stxowner"),
+            ",
        ds.description AS comment
 FROM pg_statistic_ext s
 JOIN pg_namespace n ON n.oid = s.stxnamespace

@@ -30,7 +30,9 @@ SELECT ",
               WHERE m.mapcfg = c.oid
               GROUP BY m.maptokentype) m
         JOIN ts_token_type(c.cfgparser) tt ON tt.tokid = m.maptokentype) AS mappings,
-       pg_get_userbyid(c.cfgowner)::text AS owner,
+       ",
+            owner!("c.cfgowner"),
+            ",
        ds.description AS comment
 FROM pg_ts_config c
 JOIN pg_namespace n ON n.oid = c.cfgnamespace
@@ -60,7 +62,9 @@ SELECT ",
             display_name!("tn.nspname", "t.tmplname"),
             " AS template,
        d.dictinitoption AS options,
-       pg_get_userbyid(d.dictowner)::text AS owner,
+       ",
+            owner!("d.dictowner"),
+            ",
        ds.description AS comment
 FROM pg_ts_dict d
 JOIN pg_namespace n ON n.oid = d.dictnamespace
