@@ -406,6 +406,8 @@ macro_rules! spelled_constraint_definition {
 /// objects, so the parameters are `options`. The internal triggers that enforce a foreign
 /// key or a deferrable key (`ALTER TABLE ... DISABLE TRIGGER ALL` reaches them) are not
 /// objects either: those not enabled are `internal_triggers` (`order_line: disabled`).
+/// `inheritance`, as for columns, says whether an inherited constraint is also defined
+/// locally (it then stays when the parent's is dropped).
 pub(super) const CONSTRAINTS: &str = concat!(
     "
 SELECT quote_ident(coalesce(n.nspname, tn.nspname)) AS sql_schema,
@@ -427,6 +429,9 @@ SELECT quote_ident(coalesce(n.nspname, tn.nspname)) AS sql_schema,
        k.condeferred::text AS deferred,
        k.convalidated::text AS validated,
        it.states AS internal_triggers,
+       CASE WHEN k.coninhcount > 0 AND NOT c.relispartition THEN
+            CASE WHEN k.conislocal THEN 'local and inherited' ELSE 'inherited' END
+       END AS inheritance,
        CASE WHEN NOT {{k.conenforced}} THEN 'false' END AS enforced,
        ds.description AS comment
 FROM pg_constraint k

@@ -994,6 +994,16 @@ fn a_column_defined_locally_as_well_as_inherited() {
             "{common}; CREATE TABLE child (a integer, b integer); ALTER TABLE child INHERIT parent"
         ),
     );
+    let checked = "CREATE TABLE parent (a integer CONSTRAINT a_positive CHECK (a > 0))";
+    assert_differ(
+        checked,
+        "CREATE TABLE child (a integer CONSTRAINT a_positive CHECK (a > 0)) INHERITS (parent)",
+        "CREATE TABLE child () INHERITS (parent)",
+        &[
+            "column child.a: inheritance",
+            "constraint child.a_positive: inheritance",
+        ],
+    );
     // A partition's columns are its parent's however it became one.
     let log = "CREATE TABLE log (at date) PARTITION BY RANGE (at)";
     assert_same(
