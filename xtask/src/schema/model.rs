@@ -196,7 +196,8 @@ pub struct SqlName {
     /// (schemas, extensions).
     pub schema: Option<String>,
     /// The object's own name (`pack`, `"audit.thing"`, `touch`); for a member, the name of
-    /// the table, view or domain it belongs to.
+    /// the table, view, domain or extension it belongs to. For a kind whose objects are
+    /// not named by identifiers (a cast, a user mapping), the display name.
     pub name: String,
     /// A member's own name: a column, constraint, trigger or policy of a table or view, a
     /// constraint of a domain (`ref`, `"My Column"`); for an extension member, the object
@@ -210,9 +211,8 @@ pub struct SqlName {
 
 impl SqlName {
     /// Schema-qualified, ready to paste into SQL: `public.pack`, `auth."a.b"`,
-    /// `public.add(integer, integer)`; for a member, the table or domain it belongs to
-    /// (`ALTER TABLE {qualified} ALTER COLUMN {member}`).
-    #[cfg(test)]
+    /// `public.add(integer, integer)`; for a member, the table, domain or extension it
+    /// belongs to (`ALTER TABLE {qualified} ALTER COLUMN {member}`).
     pub fn qualified(&self) -> String {
         let mut sql = match &self.schema {
             Some(schema) => format!("{schema}.{}", self.name),

@@ -321,10 +321,9 @@ WHERE c.relkind IN ('r', 'p', 'f') AND ",
 /// default; stored ones were the only kind before). `not_null_constraint` is the name of
 /// the NOT NULL constraint that PostgreSQL 18 keeps for a NOT NULL column, with its
 /// `NO INHERIT` and `NOT VALID`; older servers keep none, so the property is absent.
-/// `inheritance` says whether a column that
-/// a parent gives is also defined locally, which decides whether it stays when the table
-/// stops inheriting (`NO INHERIT`); a partition's columns are left alone, as they cannot
-/// leave it while it is one.
+/// `inheritance` says whether a column that a parent gives is also defined locally, which
+/// decides whether it stays when the parent's column is dropped; a partition's columns
+/// are left alone, as they cannot differ while it is one.
 pub(super) const COLUMNS: &str = concat!(
     "
 SELECT ",
@@ -422,6 +421,8 @@ macro_rules! spelled_constraint_definition {
 /// objects, so the parameters are `options`. The internal triggers that enforce a foreign
 /// key or a deferrable key (`ALTER TABLE ... DISABLE TRIGGER ALL` reaches them) are not
 /// objects either: those not enabled are `internal_triggers` (`order_line: disabled`).
+/// `inheritance`, as for columns, says whether an inherited constraint is also defined
+/// locally (it then stays when the parent's is dropped).
 pub(super) const CONSTRAINTS: &str = concat!(
     "
 SELECT quote_ident(coalesce(n.nspname, tn.nspname)) AS sql_schema,
@@ -443,6 +444,9 @@ SELECT quote_ident(coalesce(n.nspname, tn.nspname)) AS sql_schema,
        k.condeferred::text AS deferred,
        k.convalidated::text AS validated,
        it.states AS internal_triggers,
+       CASE WHEN k.coninhcount > 0 AND NOT c.relispartition THEN
+            CASE WHEN k.conislocal THEN 'local and inherited' ELSE 'inherited' END
+       END AS inheritance,
        CASE WHEN NOT {{k.conenforced}} THEN 'false' END AS enforced,
        ds.description AS comment
 FROM pg_constraint k
