@@ -95,6 +95,7 @@ fn created(text: &SqlText, object: &SchemaObject, table: &str, own: &str) -> Opt
             Name(own),
         ]),
         ObjectKind::Policy => text.statement(&[Word("create"), Word("policy"), Name(own)]),
+        ObjectKind::Role => text.statement(&[Word("create"), AnyOf(&["role", "user"]), Name(name)]),
         ObjectKind::Extension => {
             text.statement(&[Word("create"), Word("extension"), IF_NOT_EXISTS, Name(name)])
         }
@@ -144,6 +145,7 @@ fn dropped(text: &SqlText, object: &SchemaObject, table: &str, own: &str) -> Opt
         }
         ObjectKind::Trigger => drop_one(&["trigger"], own),
         ObjectKind::Policy => drop_one(&["policy"], own),
+        ObjectKind::Role => drop_one(&["role"], name),
         ObjectKind::Extension => drop_one(&["extension"], name),
         ObjectKind::Schema => drop_one(&["schema"], name),
         _ => None,

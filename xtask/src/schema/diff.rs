@@ -77,6 +77,11 @@ impl fmt::Display for Difference {
     }
 }
 
+/// Properties that say more about another one (`(refining, refined)`), compared only where
+/// that one is equal, so that one change is one difference: a column made NOT NULL on
+/// PostgreSQL 18 also gains the name of its NOT NULL constraint.
+const REFINEMENTS: [(&str, &str); 1] = [("not_null_constraint", "nullable")];
+
 /// Every difference between two schemas, in a stable order: by table, then by object.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SchemaDiff {
@@ -104,7 +109,11 @@ impl SchemaDiff {
             match (in_old, in_new) {
                 (Some(o), Some(n)) => {
                     for (key, a, b) in zip_by_key(&o.properties, &n.properties) {
-                        if a != b {
+                        let implied = REFINEMENTS.iter().any(|(refining, refined)| {
+                            key == refining
+                                && o.properties.get(*refined) != n.properties.get(*refined)
+                        });
+                        if a != b && !implied {
                             differences.push(Difference {
                                 object: id.clone(),
                                 table: o.table.clone(),

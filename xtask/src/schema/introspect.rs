@@ -15,6 +15,7 @@ use postgres::{IsolationLevel, Row};
 
 use super::catalog::SETTINGS;
 use super::model::{ObjectId, ObjectKind, Schema, SchemaObject};
+use crate::pg::Capabilities;
 
 /// The query that lists each kind of object.
 const QUERIES: [(ObjectKind, &str); 15] = [
@@ -46,18 +47,23 @@ pub fn introspect(client: &mut postgres::Client) -> anyhow::Result<Schema> {
     tx.batch_execute(SETTINGS)
         .context("fixing the session settings for introspection")?;
 
+    let versions = tx
+        .query_one(
+            "SELECT current_setting('server_version'), \
+                    current_setting('server_version_num')::int",
+            &[],
+        )
+        .context("reading server_version")?;
+    let capabilities = Capabilities::of(versions.get::<_, i32>(1).unsigned_abs());
     let mut schema = Schema {
-        server_version: tx
-            .query_one("SHOW server_version", &[])
-            .context("reading server_version")?
-            .get(0),
+        server_version: versions.get(0),
         ..Schema::default()
     };
     let mut objects = Vec::new();
     let mut columns = Vec::new();
     for (kind, sql) in QUERIES {
         let rows = tx
-            .query(sql, &[])
+            .query(&*capabilities.sql(sql)?, &[])
             .with_context(|| format!("listing the {kind} objects"))?;
         for row in &rows {
             let object =
@@ -73,7 +79,7 @@ pub fn introspect(client: &mut postgres::Client) -> anyhow::Result<Schema> {
             objects.push(object);
         }
     }
-    kinds::read(&mut tx, &schema.server_version, &mut objects)?;
+    kinds::read(&mut tx, capabilities, &mut objects)?;
     tx.commit()?;
     // Sorted first, the map is built in one pass rather than by a search per object.
     objects.sort_unstable_by(|a, b| a.id.cmp(&b.id));
@@ -91,7 +97,7 @@ const POSITION: &str = "position";
 /// Maps one row of a kind's query to an object: the `sql_*` columns (or `name`) and
 /// `table` name it, every other column but [`POSITION`] is a property of the same name,
 /// and NULL ones are left out (see [`queries`] for the columns).
-fn object_from_row(kind: ObjectKind, row: &Row) -> anyhow::Result<SchemaObject> {
+pub(super) fn object_from_row(kind: ObjectKind, row: &Row) -> anyhow::Result<SchemaObject> {
     let mut object = SchemaObject::new(kind, String::new(), None);
     let mut display = None;
     for (i, column) in row.columns().iter().enumerate() {

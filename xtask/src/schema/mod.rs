@@ -6,3 +6,4 @@ pub mod diff;
 pub mod fingerprint;
 pub mod introspect;
 pub mod model;
+pub mod roles;

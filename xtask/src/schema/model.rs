@@ -49,10 +49,11 @@ pub enum ObjectKind {
     LargeObject,
     Database,
     Parameter,
+    Role,
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 40] = [
+    pub const ALL: [ObjectKind; 41] = [
         ObjectKind::Extension,
         ObjectKind::Schema,
         ObjectKind::Enum,
@@ -93,6 +94,7 @@ impl ObjectKind {
         ObjectKind::LargeObject,
         ObjectKind::Database,
         ObjectKind::Parameter,
+        ObjectKind::Role,
     ];
 
     /// The word a person uses for the kind: `column`, `materialized view`.
@@ -138,6 +140,7 @@ impl ObjectKind {
             ObjectKind::LargeObject => "large object",
             ObjectKind::Database => "database",
             ObjectKind::Parameter => "parameter",
+            ObjectKind::Role => "role",
         }
     }
 }

@@ -13,6 +13,7 @@
 //!
 //! Only filesystem work here; no database.
 
+pub mod baseline;
 mod durable;
 pub mod journal;
 pub mod lock;
@@ -234,9 +235,7 @@ impl Tree {
             () if has_lock && has_staging => Inconsistency::StagingBesideConsolidated,
             () if has_lock => {
                 return Ok(TreeState::Consolidated(ConsolidatedChecks {
-                    backup: ManifestCheck::run(&self.backup(), || {
-                        Manifest::read(&self.manifest_path())
-                    }),
+                    backup: self.check_backup(),
                     migrations: ManifestCheck::run(&self.migrations(), || {
                         Ok(LockRecord::read(&self.lock_path())?.consolidated.manifest)
                     }),
@@ -246,6 +245,27 @@ impl Tree {
             () => return Ok(TreeState::HistoryOnly),
         };
         Ok(TreeState::Inconsistent(inconsistency))
+    }
+
+    /// `migrations.old/` against the history the lock record says was consolidated, and
+    /// its `MANIFEST.sum` against that record too: a history edited and its manifest
+    /// regenerated matches the manifest, not the record.
+    fn check_backup(&self) -> ManifestCheck {
+        let recorded = || Ok(LockRecord::read(&self.lock_path())?.history.manifest);
+        let check = ManifestCheck::run(&self.backup(), recorded);
+        if check != ManifestCheck::Intact {
+            return check;
+        }
+        let matches = recorded()
+            .and_then(|recorded: Manifest| Ok(Manifest::read(&self.manifest_path())? == recorded));
+        match matches {
+            Ok(true) => ManifestCheck::Intact,
+            Ok(false) => ManifestCheck::Unreadable(format!(
+                "its {MANIFEST_FILE} is not the manifest of the history recorded in \
+                 migrations/{LOCK_FILE}: it was rewritten; restore it from version control"
+            )),
+            Err(err) => ManifestCheck::Unreadable(format!("{err:#}")),
+        }
     }
 
     /// What `cargo xtask status` prints: the state, its checks, and the lock record.
@@ -369,8 +389,9 @@ impl fmt::Display for TreeState {
                 match &checks.backup {
                     ManifestCheck::Intact => write!(
                         f,
-                        "\nmigrations.old/ matches its {MANIFEST_FILE}: `cargo xtask rollback` \
-                         can undo the consolidation"
+                        "\nmigrations.old/ matches its {MANIFEST_FILE} and the history \
+                         recorded in {LOCK_FILE}: `cargo xtask rollback` can undo the \
+                         consolidation"
                     )?,
                     ManifestCheck::Changed(changes) => write!(
                         f,

@@ -179,7 +179,7 @@ fn rollback_then_consolidate_changes_nothing_but_the_lock_time() {
     let lines = |snapshot: &Snapshot| -> Vec<String> {
         let text = String::from_utf8(snapshot[&lock_name].clone().unwrap()).unwrap();
         text.lines()
-            .filter(|line| !line.starts_with("time = "))
+            .filter(|line| !line.starts_with("time = ") && !line.starts_with("record-digest = "))
             .map(str::to_owned)
             .collect()
     };
@@ -783,4 +783,48 @@ fn a_leftover_is_called_removable_only_when_every_file_has_a_copy() {
     );
     assert!(!advice.contains("can be removed"), "{advice}");
     assert!(advice.contains("keep it"), "{advice}");
+}
+
+#[test]
+fn a_history_edited_with_its_manifest_regenerated_is_named_from_the_lock_record() {
+    let (_root, tree) = consolidated_tree();
+    fs::write(
+        tree.backup().join("20250101000002_runtime.sql"),
+        "CREATE TABLE runtime ();\n",
+    )
+    .unwrap();
+    Manifest::of_dir(&tree.backup())
+        .unwrap()
+        .write(&tree.manifest_path())
+        .unwrap();
+    let TreeState::Consolidated(checks) = tree.state().unwrap() else {
+        panic!("{}", tree.state().unwrap());
+    };
+    assert_eq!(
+        checks.backup,
+        ManifestCheck::Changed(vec![ManifestChange::Edited(
+            "20250101000002_runtime.sql".into()
+        )])
+    );
+    assert!(rollback(&tree, &writer(&tree), false)
+        .unwrap_err()
+        .downcast_ref::<BackupChanged>()
+        .is_some());
+
+    // The files put back, the rewritten manifest is still named.
+    fs::write(
+        tree.backup().join("20250101000002_runtime.sql"),
+        "CREATE TABLE runtime (id bigserial);\n",
+    )
+    .unwrap();
+    let TreeState::Consolidated(checks) = tree.state().unwrap() else {
+        panic!("{}", tree.state().unwrap());
+    };
+    let ManifestCheck::Unreadable(reason) = checks.backup else {
+        panic!("{:?}", checks.backup);
+    };
+    assert!(
+        reason.contains("MANIFEST.sum is not the manifest of the history recorded"),
+        "{reason}"
+    );
 }

@@ -9,17 +9,21 @@
 //!   when that is not given.
 //! - `table`, optionally: the display name of the table the object belongs to
 //!   ([`display_name`]).
+//! - `owner`, for kinds whose objects have an owner: select it with [`owner`], which
+//!   leaves it out when the replaying user owns the object.
 //! - Any other column is a property, named as the property. A NULL column is an absent
 //!   property. The one exception is the column query's `position`, a number that orders
 //!   each table's columns and is not a property.
+//!
+//! A catalog column that not every supported major has is written `{{alias.column}}`, and
+//! [`Capabilities`](crate::pg::Capabilities) fills it in for the server at hand.
 //!
 //! What every query leaves out, because it is not schema or not ours:
 //! - system schemas (`pg_catalog`, `information_schema`, `pg_toast*`, `pg_temp*`);
 //! - objects that belong to an extension (`pg_depend.deptype = 'e'`): the extension and its
 //!   version stand for them;
 //! - the `_sqlx_migrations` bookkeeping table with its columns, constraints and indexes;
-//! - OIDs, raw `attnum`, dropped columns, `atthasmissing`, sequence positions, owners (both
-//!   sides are built by the same user).
+//! - OIDs, raw `attnum`, dropped columns, `atthasmissing`, sequence positions.
 //!
 //! The kinds that most databases have none of (rules, event triggers, range types, default
 //! privileges, collations, casts, operators, text search, statistics objects, publications,
@@ -54,6 +58,21 @@ macro_rules! member_name {
             ", quote_ident(",
             $member,
             ") AS sql_member"
+        )
+    };
+}
+
+/// The owner (the role OID expression `$owner`) as an `owner` column: the role's name,
+/// quoted, or NULL when it is the user reading the catalog, who replayed the migrations,
+/// so that a model where that user owns everything says nothing of owners (and a
+/// generator writes `OWNER TO` only where it is needed). Every kind whose objects have an
+/// owner selects `owner!("<catalog>.<x>owner")`.
+macro_rules! owner {
+    ($owner:literal) => {
+        concat!(
+            "NULLIF(quote_ident(pg_get_userbyid(",
+            $owner,
+            ")), quote_ident(current_user)) AS owner"
         )
     };
 }
@@ -126,20 +145,31 @@ pub(super) const EXTENSIONS: &str = concat!(
 SELECT quote_ident(x.extname) AS sql_name,
        x.extversion AS version,
        n.nspname::text AS schema,
-       ds.description AS comment
+       ds.description AS comment,
+       ",
+    owner!("x.extowner"),
+    "
 FROM pg_extension x
 JOIN pg_namespace n ON n.oid = x.extnamespace",
     comment_join!("x.oid", "pg_extension")
 );
 
 /// `public` is included like any other schema: its comment and privileges are schema too.
+/// Its owner from PostgreSQL 15 on, `pg_database_owner`, is the database's owner: the
+/// user who made the scratch database, so it counts as that user.
 pub(super) const SCHEMAS: &str = concat!(
     "
 SELECT quote_ident(n.nspname) AS sql_name,
        ds.description AS comment,
        ",
     acl!("n.nspacl", "'n'", "n.nspowner"),
-    " AS acl
+    " AS acl,
+       ",
+    owner!(
+        "CASE WHEN n.nspname = 'public' AND pg_get_userbyid(n.nspowner) = 'pg_database_owner'
+              THEN current_user::text::regrole::oid ELSE n.nspowner END"
+    ),
+    "
 FROM pg_namespace n",
     comment_join!("n.oid", "pg_namespace"),
     "
@@ -189,7 +219,10 @@ SELECT ",
        ds.description AS comment,
        ",
     acl!("c.relacl", "'r'", "c.relowner"),
-    " AS acl
+    " AS acl,
+       ",
+    owner!("c.relowner"),
+    "
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN (SELECT i.inhrelid, string_agg(",
@@ -216,7 +249,11 @@ WHERE c.relkind IN ('r', 'p', 'f') AND ",
 /// flattened into a join): a hash join read all of `pg_attribute`, system catalogs and
 /// indexes included. Defaults are joined by hash (`OFFSET 0` again): the planner otherwise
 /// looked each column up in `pg_attrdef`'s index. Collation, storage and compression are
-/// shown only where they differ from the type's.
+/// shown only where they differ from the type's. A generated column's expression is
+/// `generated`, and `generated_kind` says `virtual` for PostgreSQL 18's virtual ones (its
+/// default; stored ones were the only kind before). `not_null_constraint` is the name of
+/// the NOT NULL constraint that PostgreSQL 18 keeps for a NOT NULL column, with its
+/// `NO INHERIT` and `NOT VALID`; older servers keep none, so the property is absent.
 pub(super) const COLUMNS: &str = concat!(
     "
 SELECT ",
@@ -228,7 +265,8 @@ SELECT ",
        (NOT a.attnotnull)::text AS nullable,
        CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END AS \"default\",
        CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END AS identity,
-       CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END AS generated,
+       CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END AS generated,
+       CASE a.attgenerated WHEN 'v' THEN 'virtual' END AS generated_kind,
        CASE WHEN a.attcollation <> t.typcollation
             THEN a.attcollation::regcollation::text END AS collation,
        CASE WHEN a.attstorage <> t.typstorage THEN
@@ -246,6 +284,8 @@ SELECT ",
        ",
     acl!("a.attacl", "'c'", "c.relowner"),
     " AS acl,
+       nn.conname || CASE WHEN nn.connoinherit THEN ' NO INHERIT' ELSE '' END
+       || CASE WHEN NOT nn.convalidated THEN ' NOT VALID' ELSE '' END AS not_null_constraint,
        a.attnum AS position
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -254,7 +294,10 @@ CROSS JOIN LATERAL (SELECT * FROM pg_attribute a
                     OFFSET 0) a
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN (SELECT adrelid, adnum, adbin FROM pg_attrdef OFFSET 0) d
-       ON d.adrelid = a.attrelid AND d.adnum = a.attnum",
+       ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+LEFT JOIN (SELECT conrelid, conkey[1] AS attnum, conname::text, connoinherit, convalidated
+           FROM pg_constraint WHERE contype = 'n' OFFSET 0) nn
+       ON nn.conrelid = a.attrelid AND nn.attnum = a.attnum",
     comment_join!("c.oid", "pg_class", "a.attnum"),
     "
 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ",
@@ -268,21 +311,20 @@ WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ",
 /// constraints cost some 76 million server instructions, spelling them here about two
 /// thirds of that. Spelled: a primary key or unique constraint (`k`) of
 /// one column whose index has no INCLUDE columns, and a CHECK constraint, whose expression
-/// `pg_get_expr` prints as `pg_get_constraintdef` does, on servers before PostgreSQL 18
-/// (from 18 on, a CHECK constraint can be NOT ENFORCED, which only the server's printing
-/// would say). A test holds the two spellings equal.
+/// `pg_get_expr` prints as `pg_get_constraintdef` does (from PostgreSQL 18 on, a NOT
+/// ENFORCED one says so in place of NOT VALID). A test holds the two spellings equal.
 macro_rules! spelled_constraint_definition {
     () => {
-        "CASE WHEN k.contype = 'c'
-                AND current_setting('server_version_num')::int < 180000 THEN
+        "CASE WHEN k.contype = 'c' THEN
            'CHECK (' || pg_get_expr(k.conbin, k.conrelid) || ')'
            || CASE WHEN k.connoinherit THEN ' NO INHERIT' ELSE '' END
            || CASE WHEN k.condeferrable THEN ' DEFERRABLE' ELSE '' END
            || CASE WHEN k.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END
-           || CASE WHEN NOT k.convalidated THEN ' NOT VALID' ELSE '' END
+           || CASE WHEN NOT {{k.conenforced}} THEN ' NOT ENFORCED'
+                   WHEN NOT k.convalidated THEN ' NOT VALID' ELSE '' END
          WHEN k.contype IN ('p', 'u') AND cardinality(k.conkey) = 1 THEN (
            SELECT CASE WHEN k.contype = 'p' THEN 'PRIMARY KEY'
-                       WHEN x.indnullsnotdistinct THEN 'UNIQUE NULLS NOT DISTINCT'
+                       WHEN {{x.indnullsnotdistinct}} THEN 'UNIQUE NULLS NOT DISTINCT'
                        ELSE 'UNIQUE' END
                   || ' (' || quote_ident(a.attname) || ')'
                   || CASE WHEN k.condeferrable THEN ' DEFERRABLE' ELSE '' END
@@ -295,12 +337,17 @@ macro_rules! spelled_constraint_definition {
 }
 
 /// Table constraints of every kind, and domain constraints (named `domain.constraint`,
-/// with no table). NOT NULL is a column property in PostgreSQL 15, not a constraint.
+/// with no table). NOT NULL is the column's property (`nullable`), and from PostgreSQL 18
+/// on its constraint's name and flags are too (`not_null_constraint`, see [`COLUMNS`]), so
+/// that a column made NOT NULL is one difference, not two. `enforced` is there only for a
+/// NOT ENFORCED constraint (18).
 /// Definitions are spelled here where that is exact, else printed by
 /// `pg_get_constraintdef` (see [`spelled_constraint_definition`]). The printed definition
 /// of a primary key or unique constraint leaves out the storage parameters of the index
 /// behind it (an exclusion constraint's holds them), and those indexes are not index
-/// objects, so the parameters are `options`.
+/// objects, so the parameters are `options`. The internal triggers that enforce a foreign
+/// key or a deferrable key (`ALTER TABLE ... DISABLE TRIGGER ALL` reaches them) are not
+/// objects either: those not enabled are `internal_triggers` (`order_line: disabled`).
 pub(super) const CONSTRAINTS: &str = concat!(
     "
 SELECT quote_ident(coalesce(n.nspname, tn.nspname)) AS sql_schema,
@@ -321,22 +368,34 @@ SELECT quote_ident(coalesce(n.nspname, tn.nspname)) AS sql_schema,
        k.condeferrable::text AS deferrable,
        k.condeferred::text AS deferred,
        k.convalidated::text AS validated,
+       it.states AS internal_triggers,
+       CASE WHEN NOT {{k.conenforced}} THEN 'false' END AS enforced,
        ds.description AS comment
 FROM pg_constraint k
+LEFT JOIN (SELECT s.tgconstraint, string_agg(s.state, ', ' ORDER BY s.state) AS states
+           FROM (SELECT DISTINCT tg.tgconstraint, ",
+    display_name!("tn.nspname", "tc.relname"),
+    " || ': ' || CASE tg.tgenabled WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica'
+                                               WHEN 'A' THEN 'always' END AS state
+                 FROM pg_trigger tg
+                 JOIN pg_class tc ON tc.oid = tg.tgrelid
+                 JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+                 WHERE tg.tgisinternal AND tg.tgconstraint <> 0 AND tg.tgenabled <> 'O') s
+           GROUP BY s.tgconstraint OFFSET 0) it ON it.tgconstraint = k.oid
 LEFT JOIN pg_class c ON c.oid = k.conrelid
 LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_type t ON t.oid = k.contypid
 LEFT JOIN pg_namespace tn ON tn.oid = t.typnamespace",
     comment_join!("k.oid", "pg_constraint"),
     "
-WHERE (c.oid IS NOT NULL AND ",
+WHERE k.contype <> 'n' AND ((c.oid IS NOT NULL AND ",
     user_relation!("c", "n"),
     ")
    OR (t.oid IS NOT NULL AND ",
     user_namespace!("tn"),
     " AND ",
     not_extension_member!("pg_type", "t.oid"),
-    ")"
+    "))"
 );
 
 /// Every constraint of the database, the system catalogs' too, with its namespace, its
@@ -469,10 +528,11 @@ pub(super) const SPELLED_AND_PRINTED_INDEXES: &str = concat!(
 
 /// Every parameter but the position. `owned_by` comes from the automatic dependency of a
 /// serial or `OWNED BY` sequence ('a') or the internal one of an identity sequence ('i');
-/// such a sequence is grouped with its table. The owner is looked up sequence by sequence
-/// (`OFFSET 0` keeps the lateral subquery apart): joined directly, the server resolved the
-/// owner of every automatic dependency on a column in the database, indexes and
-/// constraints included, before keeping the sequences'.
+/// such a sequence is grouped with its table, whose owner it always has (so its `owner` is
+/// left out). The owning column is looked up sequence by sequence (`OFFSET 0` keeps the
+/// lateral subquery apart): joined directly, the server resolved the owner of every
+/// automatic dependency on a column in the database, indexes and constraints included,
+/// before keeping the sequences'.
 pub(super) const SEQUENCES: &str = concat!(
     "
 SELECT ",
@@ -493,7 +553,10 @@ SELECT ",
        ds.description AS comment,
        ",
     acl!("c.relacl", "'s'", "c.relowner"),
-    " AS acl
+    " AS acl,
+       ",
+    owner!("CASE WHEN own.relname IS NULL THEN c.relowner END"),
+    "
 FROM pg_sequence s
 JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -523,7 +586,10 @@ SELECT ",
        ds.description AS comment,
        ",
     acl!("t.typacl", "'T'", "t.typowner"),
-    " AS acl
+    " AS acl,
+       ",
+    owner!("t.typowner"),
+    "
 FROM pg_type t
 JOIN pg_namespace n ON n.oid = t.typnamespace",
     comment_join!("t.oid", "pg_type"),
@@ -548,7 +614,10 @@ SELECT ",
        ds.description AS comment,
        ",
     acl!("t.typacl", "'T'", "t.typowner"),
-    " AS acl
+    " AS acl,
+       ",
+    owner!("t.typowner"),
+    "
 FROM pg_type t
 JOIN pg_type b ON b.oid = t.typbasetype
 JOIN pg_namespace n ON n.oid = t.typnamespace",
@@ -577,7 +646,10 @@ SELECT ",
        ds.description AS comment,
        ",
     acl!("t.typacl", "'T'", "t.typowner"),
-    " AS acl
+    " AS acl,
+       ",
+    owner!("t.typowner"),
+    "
 FROM pg_type t
 JOIN pg_class c ON c.oid = t.typrelid AND c.relkind = 'c'
 JOIN pg_namespace n ON n.oid = t.typnamespace",
@@ -616,7 +688,10 @@ SELECT ",
        ds.description AS comment,
        ",
     acl!("p.proacl", "'f'", "p.proowner"),
-    " AS acl
+    " AS acl,
+       ",
+    owner!("p.proowner"),
+    "
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 LEFT JOIN pg_aggregate g ON g.aggfnoid = p.oid",
@@ -669,7 +744,10 @@ SELECT ",
        ds.description AS comment,
        ",
             acl!("c.relacl", "'r'", "c.relowner"),
-            " AS acl
+            " AS acl,
+       ",
+            owner!("c.relowner"),
+            "
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace",
             comment_join!("c.oid", "pg_class"),

@@ -9,7 +9,7 @@ use postgres::Client;
 
 use super::introspect;
 use crate::pg::testing::scratch_client;
-use crate::pg::ScratchServer;
+use crate::pg::{Capabilities, ScratchServer};
 use crate::schema::diff::{Change, SchemaDiff, Side};
 use crate::schema::model::Schema;
 
@@ -40,6 +40,18 @@ impl TestDatabase {
             .unwrap_or_else(|e| panic!("setting up {sql}: {e:?}"));
         introspect(db.client()).expect("introspection")
     }
+}
+
+fn server_version_num(client: &mut Client) -> u32 {
+    let row = client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .expect("server_version_num");
+    row.get::<_, i32>(0).unsigned_abs()
+}
+
+/// The major of the tests' scratch server: what a test may use depends on it.
+fn scratch_major() -> u32 {
+    server_version_num(TestDatabase::create().client()) / 10_000
 }
 
 /// A role made for one test. Roles belong to the whole cluster, so the guard keeps the
@@ -339,6 +351,74 @@ fn a_column_nullability() {
     );
 }
 
+/// PostgreSQL 18 keeps a NOT NULL column's constraint, whose name is compared; older
+/// servers keep no name, so the two setups are the same there.
+#[test]
+fn a_not_null_constraint_name() {
+    let expected: &[&str] = match scratch_major() {
+        18.. => &["column t.a: not_null_constraint"],
+        _ => &[],
+    };
+    assert_differ(
+        "",
+        "CREATE TABLE t (a integer NOT NULL)",
+        "CREATE TABLE t (a integer CONSTRAINT a_required NOT NULL)",
+        expected,
+    );
+}
+
+#[test]
+fn a_not_null_constraint_flag() {
+    if scratch_major() < 18 {
+        return;
+    }
+    assert_differ(
+        "CREATE TABLE t (a integer)",
+        "ALTER TABLE t ADD CONSTRAINT a_required NOT NULL a",
+        "ALTER TABLE t ADD CONSTRAINT a_required NOT NULL a NO INHERIT",
+        &["column t.a: not_null_constraint"],
+    );
+}
+
+/// From PostgreSQL 18 on, a constraint may be NOT ENFORCED, which also leaves it
+/// unvalidated.
+#[test]
+fn a_constraint_not_enforced() {
+    if scratch_major() < 18 {
+        return;
+    }
+    assert_differ(
+        TABLE,
+        "ALTER TABLE t ADD CONSTRAINT t_a_check CHECK (a > 0)",
+        "ALTER TABLE t ADD CONSTRAINT t_a_check CHECK (a > 0) NOT ENFORCED",
+        &[
+            "constraint t.t_a_check: definition",
+            "constraint t.t_a_check: enforced",
+            "constraint t.t_a_check: validated",
+        ],
+    );
+}
+
+/// PostgreSQL 18's generated columns are virtual unless STORED.
+#[test]
+fn a_virtual_generated_column() {
+    if scratch_major() < 18 {
+        return;
+    }
+    assert_differ(
+        "",
+        "CREATE TABLE t (a integer, g integer GENERATED ALWAYS AS (a * 2) STORED)",
+        "CREATE TABLE t (a integer, g integer GENERATED ALWAYS AS (a * 2))",
+        &["column t.g: generated_kind"],
+    );
+    assert_differ(
+        "",
+        "CREATE TABLE t (a integer, g integer GENERATED ALWAYS AS (a * 2))",
+        "CREATE TABLE t (a integer, g integer GENERATED ALWAYS AS (a * 3))",
+        &["column t.g: generated"],
+    );
+}
+
 #[test]
 fn a_column_type_and_identity() {
     assert_differ(
@@ -578,6 +658,110 @@ fn a_grant() {
         &format!("GRANT UPDATE (a) ON t TO {}", role.name),
         "",
         &["column t.a: acl"],
+    );
+}
+
+/// One object of every kind that has an owner.
+const OWNED: &str = "CREATE SCHEMA s;
+CREATE TABLE t (id integer PRIMARY KEY);
+CREATE SEQUENCE q;
+CREATE VIEW v AS SELECT id FROM t;
+CREATE MATERIALIZED VIEW m AS SELECT id FROM t;
+CREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+CREATE PROCEDURE p() LANGUAGE sql AS 'SELECT 1';
+CREATE AGGREGATE total(integer) (SFUNC = int4pl, STYPE = integer);
+CREATE TYPE e AS ENUM ('x');
+CREATE DOMAIN d AS integer;
+CREATE TYPE c AS (x integer)";
+
+#[test]
+fn owners_are_compared_by_role_name() {
+    let role = TestRole::create("owner");
+    let r = &role.name;
+    assert_differ(
+        OWNED,
+        "",
+        &format!(
+            "ALTER SCHEMA s OWNER TO {r}; ALTER TABLE t OWNER TO {r}; \
+             ALTER SEQUENCE q OWNER TO {r}; ALTER VIEW v OWNER TO {r}; \
+             ALTER MATERIALIZED VIEW m OWNER TO {r}; ALTER FUNCTION f() OWNER TO {r}; \
+             ALTER PROCEDURE p() OWNER TO {r}; ALTER AGGREGATE total(integer) OWNER TO {r}; \
+             ALTER TYPE e OWNER TO {r}; ALTER DOMAIN d OWNER TO {r}; ALTER TYPE c OWNER TO {r}"
+        ),
+        &[
+            "domain d: owner",
+            "enum e: owner",
+            "function f(): owner",
+            "function p(): owner",
+            "function total(integer): owner",
+            "materialized view m: owner",
+            "schema s: owner",
+            "sequence q: owner",
+            "table t: owner",
+            "type c: owner",
+            "view v: owner",
+        ],
+    );
+}
+
+#[test]
+fn owned_by_the_replaying_user_says_nothing_of_owners() {
+    let role = TestRole::create("owner_back");
+    let (left, _) = assert_same(
+        OWNED,
+        &format!(
+            "{OWNED}; ALTER TABLE t OWNER TO {r}; ALTER FUNCTION f() OWNER TO {r}; \
+             ALTER TABLE t OWNER TO CURRENT_USER; ALTER FUNCTION f() OWNER TO CURRENT_USER",
+            r = role.name
+        ),
+    );
+    let owned: Vec<String> = left
+        .objects
+        .values()
+        .filter(|o| o.properties.contains_key("owner"))
+        .map(|o| o.id.to_string())
+        .collect();
+    assert!(owned.is_empty(), "{owned:?}");
+}
+
+#[test]
+fn foreign_key_triggers_switched_off() {
+    let common = "CREATE TABLE customer (id integer PRIMARY KEY);
+                  CREATE TABLE order_line (id integer, customer integer REFERENCES customer)";
+    assert_differ(
+        common,
+        "ALTER TABLE order_line DISABLE TRIGGER ALL",
+        "",
+        &["constraint order_line.order_line_customer_fkey: internal_triggers"],
+    );
+    assert_differ(
+        common,
+        "ALTER TABLE customer DISABLE TRIGGER ALL",
+        "ALTER TABLE order_line DISABLE TRIGGER ALL",
+        &["constraint order_line.order_line_customer_fkey: internal_triggers"],
+    );
+    assert_same(
+        &format!("{common}; ALTER TABLE order_line DISABLE TRIGGER ALL; ALTER TABLE order_line ENABLE TRIGGER ALL"),
+        common,
+    );
+    let schema = TestDatabase::schema_after(&format!(
+        "{common}; ALTER TABLE order_line DISABLE TRIGGER ALL;
+         CREATE TABLE k (n integer UNIQUE DEFERRABLE); ALTER TABLE k DISABLE TRIGGER ALL"
+    ));
+    let state = |name: &str| {
+        schema
+            .objects
+            .values()
+            .find(|o| o.id.to_string() == name)
+            .and_then(|o| o.properties.get("internal_triggers").cloned())
+    };
+    assert_eq!(
+        state("constraint order_line.order_line_customer_fkey").as_deref(),
+        Some("order_line: disabled")
+    );
+    assert_eq!(
+        state("constraint k.k_n_key").as_deref(),
+        Some("k: disabled")
     );
 }
 
@@ -901,11 +1085,15 @@ CREATE UNIQUE INDEX t_b_lower_unique ON t (lower(b));
 fn spelled_as_printed(setup: &str, query: &str) -> Vec<String> {
     let mut db = TestDatabase::create();
     db.client().batch_execute(setup).expect("setting up");
+    let query = Capabilities::of(server_version_num(db.client()))
+        .sql(query)
+        .expect("the query's catalog columns")
+        .into_owned();
     let mut tx = db.client().transaction().expect("a transaction");
     tx.batch_execute(crate::schema::catalog::SETTINGS)
         .expect("the introspection settings");
     let mut spelled = Vec::new();
-    for row in tx.query(query, &[]).expect("spelling and printing") {
+    for row in tx.query(&query, &[]).expect("spelling and printing") {
         let (name, namespace, ours, printed): (String, String, Option<String>, String) =
             (row.get(0), row.get(1), row.get(2), row.get(3));
         if let Some(ours) = ours {
@@ -961,7 +1149,7 @@ const CONSTRAINT_VARIETY: &str = r#"
 CREATE SCHEMA other;
 CREATE DOMAIN other.positive AS int CONSTRAINT positive_check CHECK (VALUE > 0);
 CREATE TABLE t (a int CONSTRAINT t_pkey PRIMARY KEY, b text CONSTRAINT t_b_key UNIQUE,
-                "Mixed Case" int CONSTRAINT "T Quoted" UNIQUE NULLS NOT DISTINCT,
+                "Mixed Case" int CONSTRAINT "T Quoted" UNIQUE /* NULLS NOT DISTINCT */,
                 c int, d int, e int CHECK (e > 0),
                 CONSTRAINT t_c_deferrable UNIQUE (c) DEFERRABLE,
                 CONSTRAINT t_d_deferred UNIQUE (d) DEFERRABLE INITIALLY DEFERRED,
@@ -974,29 +1162,43 @@ CREATE TABLE other.u (id int PRIMARY KEY, a int REFERENCES t (a),
 ALTER TABLE other.u ADD CONSTRAINT u_id_check CHECK (id % 2 = 0) NOT VALID;
 "#;
 
+/// What PostgreSQL 18 adds to [`CONSTRAINT_VARIETY`]: a NOT ENFORCED check, and NOT NULL
+/// constraints, which are not spelled (they are not constraint objects but column
+/// properties).
+const CONSTRAINT_VARIETY_18: &str = r#"
+ALTER TABLE other.u ADD CONSTRAINT u_c_not_enforced CHECK (c < 100) NOT ENFORCED,
+                    ADD CONSTRAINT u_b_not_null NOT NULL b NO INHERIT;
+"#;
+
 #[test]
 fn spelled_constraint_definitions_are_what_pg_get_constraintdef_prints() {
-    let spelled = spelled_as_printed(
-        CONSTRAINT_VARIETY,
-        super::queries::SPELLED_AND_PRINTED_CONSTRAINTS,
-    );
-    assert_eq!(
-        spelled,
-        [
-            "T Quoted",
-            "positive_check",
-            "t_b_key",
-            "t_c_deferrable",
-            "t_d_deferred",
-            "t_e_check",
-            "t_e_fillfactor",
-            "t_pkey",
-            "u_b_check",
-            "u_c_check",
-            "u_id_check",
-            "u_pkey",
-        ]
-    );
+    let major = scratch_major();
+    let mut setup = CONSTRAINT_VARIETY.to_owned();
+    if major >= 15 {
+        setup = setup.replace("/* NULLS NOT DISTINCT */", "NULLS NOT DISTINCT");
+    }
+    if major >= 18 {
+        setup.push_str(CONSTRAINT_VARIETY_18);
+    }
+    let spelled = spelled_as_printed(&setup, super::queries::SPELLED_AND_PRINTED_CONSTRAINTS);
+    let mut expected = vec![
+        "T Quoted",
+        "positive_check",
+        "t_b_key",
+        "t_c_deferrable",
+        "t_d_deferred",
+        "t_e_check",
+        "t_e_fillfactor",
+        "t_pkey",
+        "u_b_check",
+        "u_c_check",
+        "u_id_check",
+        "u_pkey",
+    ];
+    if major >= 18 {
+        expected.insert(10, "u_c_not_enforced");
+    }
+    assert_eq!(spelled, expected);
 }
 
 #[test]
