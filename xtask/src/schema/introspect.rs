@@ -71,7 +71,7 @@ pub fn introspect(client: &mut postgres::Client) -> anyhow::Result<Schema> {
             objects.push(read_row(kind, row, &mut columns)?);
         }
     }
-    kinds::read(&mut tx, &schema.server_version, &mut objects)?;
+    kinds::read(&mut tx, capabilities, &mut objects)?;
     tx.commit()?;
     // Sorted first, the map is built in one pass rather than by a search per object.
     objects.sort_unstable_by(|a, b| a.id.cmp(&b.id));

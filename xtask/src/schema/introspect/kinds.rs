@@ -16,6 +16,7 @@ use anyhow::Context;
 use postgres::Transaction;
 
 use super::object_from_row;
+use crate::pg::Capabilities;
 use crate::schema::model::{ObjectKind, SchemaObject};
 
 /// A function (an OID expression) as the model names functions: `name(argument types)`,
@@ -107,6 +108,8 @@ mod text_search;
 mod types;
 
 /// The first major release whose catalogs a kind's query reads, for each variant of it.
+/// Columns that a release added are written `{{alias.column}}` instead, for
+/// [`Capabilities::sql`]; variants are for tables and columns that have no stand-in.
 type Variants = &'static [(u32, &'static str)];
 
 /// One kind of object: how to tell whether a database has any, and how to read them all.
@@ -158,24 +161,15 @@ const KINDS: [KindQuery; 25] = [
     database::PARAMETERS,
 ];
 
-/// The major release number of a `server_version` (`15.20 (Debian ...)` gives 15).
-fn major(server_version: &str) -> anyhow::Result<u32> {
-    server_version
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .and_then(|digits| digits.parse().ok())
-        .with_context(|| format!("reading the major release of server_version {server_version}"))
-}
-
 /// The kinds, with their query for this server, that the database has objects of: one
 /// query for all of them.
 fn present_kinds(
     tx: &mut Transaction<'_>,
-    major: u32,
+    capabilities: Capabilities,
 ) -> anyhow::Result<Vec<(ObjectKind, &'static str)>> {
     let candidates: Vec<(&KindQuery, &str)> = KINDS
         .iter()
-        .filter_map(|k| Some((k, k.query(major)?)))
+        .filter_map(|k| Some((k, k.query(capabilities.major())?)))
         .collect();
     let tests: Vec<&str> = candidates.iter().map(|(k, _)| k.present).collect();
     let row = tx
@@ -194,12 +188,12 @@ fn present_kinds(
 /// Reads the objects of every kind of this module that the database has.
 pub(super) fn read(
     tx: &mut Transaction<'_>,
-    server_version: &str,
+    capabilities: Capabilities,
     objects: &mut Vec<SchemaObject>,
 ) -> anyhow::Result<()> {
-    for (kind, sql) in present_kinds(tx, major(server_version)?)? {
+    for (kind, sql) in present_kinds(tx, capabilities)? {
         let rows = tx
-            .query(sql, &[])
+            .query(&*capabilities.sql(sql)?, &[])
             .with_context(|| format!("listing the {kind} objects"))?;
         for row in &rows {
             objects
@@ -217,10 +211,16 @@ mod unit_tests {
     use super::*;
 
     #[test]
-    fn the_major_release_is_read_from_server_version() {
-        assert_eq!(major("15.20 (Debian 15.20-0+deb12u1)").unwrap(), 15);
-        assert_eq!(major("18beta1").unwrap(), 18);
-        assert!(major("devel").is_err());
+    fn every_query_names_only_columns_the_capability_table_knows() {
+        for major in 14..=18 {
+            let capabilities = Capabilities::of(major * 10000);
+            for kind in &KINDS {
+                if let Some(sql) = kind.query(major) {
+                    let sql = capabilities.sql(sql).unwrap();
+                    assert!(!sql.contains("{{"), "{}: {sql}", kind.kind);
+                }
+            }
+        }
     }
 
     #[test]

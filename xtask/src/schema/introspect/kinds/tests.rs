@@ -4,6 +4,7 @@
 //! their final name) compare equal.
 
 use super::{present_kinds, KINDS};
+use crate::pg::Capabilities;
 use crate::pg::{ScratchServer, ServerOptions};
 use crate::schema::diff::SchemaDiff;
 use crate::schema::introspect::introspect;
@@ -225,7 +226,7 @@ fn present(setup: &str) -> Vec<ObjectKind> {
     let mut db = TestDatabase::create();
     db.client().batch_execute(setup).expect("setup");
     let mut tx = db.client().transaction().expect("a transaction");
-    let kinds = present_kinds(&mut tx, 15).expect("the presence query");
+    let kinds = present_kinds(&mut tx, Capabilities::of(150000)).expect("the presence query");
     kinds.into_iter().map(|(kind, _)| kind).collect()
 }
 

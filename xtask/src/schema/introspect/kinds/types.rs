@@ -52,10 +52,10 @@ WHERE ",
     )],
 };
 
-/// Collations, given the catalog column that holds an ICU locale (`$locale`, NULL before
-/// PostgreSQL 15) and the one that holds ICU rules (`$rules`, NULL before 16).
+/// Collations, given the catalog column that holds an ICU locale (`$locale`: none before
+/// PostgreSQL 15, renamed in 17); ICU rules came in 16.
 macro_rules! collations {
-    ($locale:literal, $rules:literal) => {
+    ($locale:literal) => {
         concat!(
             "
 SELECT ",
@@ -68,9 +68,7 @@ SELECT ",
        ",
             $locale,
             "::text AS locale,
-       ",
-            $rules,
-            "::text AS icu_rules,
+       {{c.collicurules}} AS icu_rules,
        c.collisdeterministic::text AS deterministic,
        CASE WHEN c.collencoding <> -1 THEN pg_encoding_to_char(c.collencoding)::text END
            AS encoding,
@@ -97,10 +95,9 @@ pub(in crate::schema::introspect) const COLLATIONS: KindQuery = KindQuery {
     kind: ObjectKind::Collation,
     present: "EXISTS (SELECT 1 FROM pg_collation WHERE oid >= 16384)",
     queries: &[
-        (17, collations!("c.colllocale", "c.collicurules")),
-        (16, collations!("c.colliculocale", "c.collicurules")),
-        (15, collations!("c.colliculocale", "NULL")),
-        (0, collations!("NULL", "NULL")),
+        (17, collations!("c.colllocale")),
+        (15, collations!("c.colliculocale")),
+        (0, collations!("NULL")),
     ],
 };
 
