@@ -50,7 +50,7 @@ fn server_version_num(client: &mut Client) -> u32 {
 }
 
 /// The major of the tests' scratch server: what a test may use depends on it.
-fn scratch_major() -> u32 {
+pub(super) fn scratch_major() -> u32 {
     server_version_num(TestDatabase::create().client()) / 10_000
 }
 
