@@ -3,12 +3,15 @@
 //! ```toml
 //! prelude = "prelude.sql"                              # roles and schemas the migrations assume
 //! accepted-differences = "accepted-differences.toml"   # reviewed, intended differences
+//! pg = 16                      # the scratch cluster's PostgreSQL major, or a bin directory
 //! ```
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Deserialize;
+
+use crate::pg::BinariesChoice;
 
 pub const FILE_NAME: &str = "xtask.toml";
 
@@ -20,13 +23,14 @@ pub const DEFAULT_ACCEPTED: &str = "accepted-differences.toml";
 pub struct Config {
     pub prelude: Option<PathBuf>,
     pub accepted_differences: Option<PathBuf>,
+    pub pg: Option<BinariesChoice>,
 }
 
 impl Config {
     /// Reads `xtask.toml` from `root`; paths in it are made relative to `root`.
     pub fn load(root: &Path) -> anyhow::Result<Config> {
         let path = root.join(FILE_NAME);
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::input::read_to_string(&path) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
@@ -35,6 +39,7 @@ impl Config {
             .with_context(|| format!("{}: invalid settings", path.display()))?;
         config.prelude = config.prelude.map(|p| root.join(p));
         config.accepted_differences = config.accepted_differences.map(|p| root.join(p));
+        config.pg = config.pg.map(|choice| choice.relative_to(root));
         Ok(config)
     }
 }

@@ -6,12 +6,14 @@ mod cmd;
 mod comparison;
 mod config;
 mod data;
+mod input;
 mod migrations;
 mod pack;
 mod pg;
 mod report;
 mod schema;
 mod sorted;
+mod sqlx_table;
 mod tree;
 mod ui;
 
@@ -55,6 +57,7 @@ enum Command {
     Status(cmd::status::Status),
     Analyze(cmd::analyze::Analyze),
     LoadPack(cmd::load_pack::LoadPack),
+    Rebaseline(cmd::rebaseline::Rebaseline),
     Bench(cmd::bench::Bench),
 }
 
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Verify(verify) => verify.run(&root),
         Command::Consolidate(consolidate) => consolidate.run(&root),
         Command::LoadPack(load_pack) => load_pack.run(&root),
+        Command::Rebaseline(rebaseline) => rebaseline.run(&root),
         Command::Rollback(rollback) => rollback.run(&root),
         Command::Status(status) => status.run(&root),
     };

@@ -95,12 +95,15 @@ fn created(text: &SqlText, object: &SchemaObject, table: &str, own: &str) -> Opt
             Name(own),
         ]),
         ObjectKind::Policy => text.statement(&[Word("create"), Word("policy"), Name(own)]),
+        ObjectKind::Role => text.statement(&[Word("create"), AnyOf(&["role", "user"]), Name(name)]),
         ObjectKind::Extension => {
             text.statement(&[Word("create"), Word("extension"), IF_NOT_EXISTS, Name(name)])
         }
         ObjectKind::Schema => {
             text.statement(&[Word("create"), Word("schema"), IF_NOT_EXISTS, Name(name)])
         }
+        // The kinds that only verify compares are not looked for in the text.
+        _ => None,
     }
 }
 
@@ -142,8 +145,10 @@ fn dropped(text: &SqlText, object: &SchemaObject, table: &str, own: &str) -> Opt
         }
         ObjectKind::Trigger => drop_one(&["trigger"], own),
         ObjectKind::Policy => drop_one(&["policy"], own),
+        ObjectKind::Role => drop_one(&["role"], name),
         ObjectKind::Extension => drop_one(&["extension"], name),
         ObjectKind::Schema => drop_one(&["schema"], name),
+        _ => None,
     }
 }
 

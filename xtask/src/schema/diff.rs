@@ -77,6 +77,11 @@ impl fmt::Display for Difference {
     }
 }
 
+/// Properties that say more about another one (`(refining, refined)`), compared only where
+/// that one is equal, so that one change is one difference: a column made NOT NULL on
+/// PostgreSQL 18 also gains the name of its NOT NULL constraint.
+const REFINEMENTS: [(&str, &str); 1] = [("not_null_constraint", "nullable")];
+
 /// Every difference between two schemas, in a stable order: by table, then by object.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SchemaDiff {
@@ -104,7 +109,11 @@ impl SchemaDiff {
             match (in_old, in_new) {
                 (Some(o), Some(n)) => {
                     for (key, a, b) in zip_by_key(&o.properties, &n.properties) {
-                        if a != b {
+                        let implied = REFINEMENTS.iter().any(|(refining, refined)| {
+                            key == refining
+                                && o.properties.get(*refined) != n.properties.get(*refined)
+                        });
+                        if a != b && !implied {
                             differences.push(Difference {
                                 object: id.clone(),
                                 table: o.table.clone(),
@@ -148,19 +157,11 @@ impl SchemaDiff {
             let Some(new_columns) = new.column_order.get(table) else {
                 continue;
             };
+            // Only tables have a column order of their own (see `Schema::column_order`).
             if old_columns != new_columns && same_set(old_columns, new_columns) {
-                let kind = [ObjectKind::View, ObjectKind::MaterializedView]
-                    .into_iter()
-                    .find(|&kind| {
-                        old.objects.contains_key(&ObjectId {
-                            kind,
-                            name: table.clone(),
-                        })
-                    })
-                    .unwrap_or(ObjectKind::Table);
                 differences.push(Difference {
                     object: ObjectId {
-                        kind,
+                        kind: ObjectKind::Table,
                         name: table.clone(),
                     },
                     table: Some(table.clone()),

@@ -8,14 +8,17 @@
 //! for a part, a condition on it that the server answers from the catalog's indexes; the
 //! statements are prepared once and planned generically, so that reading a few objects
 //! costs the same whatever the size of the catalog. A kind without an entry in [`SCOPES`]
-//! is read whole every time, which is always right.
+//! is read whole every time, which is always right; so are the kinds that most databases
+//! have none of ([`kinds`]).
 
 use std::collections::BTreeMap;
 
 use anyhow::Context;
 use postgres::{IsolationLevel, Statement};
 
-use super::{queries, read_row, record_column_order, QUERIES};
+use super::{kinds, read_row, record_column_order, QUERIES};
+use crate::pg::Capabilities;
+use crate::schema::catalog::SETTINGS;
 use crate::schema::model::{ObjectKind, Schema, SchemaObject};
 
 /// For each kind, the expression of its query giving an object's scope, and the condition
@@ -79,8 +82,14 @@ struct KindStatements {
 
 impl ScopedReader {
     pub fn prepare(client: &mut postgres::Client) -> anyhow::Result<ScopedReader> {
+        let version: i32 = client
+            .query_one("SELECT current_setting('server_version_num')::int", &[])
+            .context("reading server_version_num")?
+            .get(0);
+        let capabilities = Capabilities::of(version.unsigned_abs());
         let mut kinds = Vec::new();
         for (kind, sql) in QUERIES {
+            let sql = &*capabilities.sql(sql)?;
             let narrowed = SCOPES
                 .iter()
                 .find(|(k, _, _)| *k == kind)
@@ -103,13 +112,8 @@ impl ScopedReader {
         Ok(ScopedReader { kinds })
     }
 
-    /// Whether some kind has no scope, and so is read whole by every read.
-    pub fn reads_kinds_whole(&self) -> bool {
-        self.kinds.iter().any(|k| k.part.is_none())
-    }
-
     /// Reads every object when `scopes` is `None`, else the objects within `scopes` and
-    /// every object of the kinds that have no scope.
+    /// every object of the kinds read whole.
     pub fn read(
         &self,
         client: &mut postgres::Client,
@@ -121,7 +125,7 @@ impl ScopedReader {
             .read_only(true)
             .start()
             .context("starting the introspection transaction")?;
-        tx.batch_execute(queries::SETTINGS)
+        tx.batch_execute(SETTINGS)
             .context("fixing the session settings for introspection")?;
         // The narrowed statements are run once per migration: planned once, not each time.
         tx.batch_execute("SET LOCAL plan_cache_mode = force_generic_plan")
@@ -154,6 +158,13 @@ impl ScopedReader {
                 part.objects.push(ScopedObject { scope, object });
             }
         }
+        let mut rare = Vec::new();
+        kinds::read(&mut tx, &part.server_version, &mut rare)?;
+        part.objects
+            .extend(rare.into_iter().map(|object| ScopedObject {
+                scope: None,
+                object,
+            }));
         tx.commit()?;
         let mut tables = Schema::default();
         for scoped in &part.objects {
