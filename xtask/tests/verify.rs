@@ -71,7 +71,9 @@ impl Pair {
 
 fn xtask() -> Command {
     let mut cmd = Command::cargo_bin("xtask").unwrap();
-    cmd.env_remove("DATABASE_URL").env("NO_COLOR", "1");
+    cmd.env_remove("XTASK_DATABASE_URL")
+        .env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1");
     cmd
 }
 
@@ -754,6 +756,7 @@ fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
     let sleeping = || {
         std::process::Command::new("pgrep")
             .args(["-f", &busy_on_old])
+            .stdout(std::process::Stdio::null())
             .status()
             .is_ok_and(|status| status.success())
     };
