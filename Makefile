@@ -4,13 +4,19 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# PostgreSQL's server binaries (initdb, pg_ctl) for the throwaway scratch cluster.
+# PostgreSQL's server binaries (initdb, pg_ctl) for the throwaway scratch cluster: the
+# versioned server package only, told not to create the system cluster that the
+# `postgresql` metapackage would create and start (the tool needs no running server).
 setup:
 	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		echo "PostgreSQL server binaries: found"; \
 	else \
-		echo "Installing PostgreSQL (Debian/Ubuntu)"; \
-		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; \
+		$(SUDO) apt-get update && \
+		package=$$(apt-cache depends postgresql | grep -o 'postgresql-[0-9][0-9]*' | head -n 1) && \
+		echo "Installing $$package's server binaries (Debian/Ubuntu), without a system cluster" && \
+		$(SUDO) mkdir -p /etc/postgresql-common/createcluster.d && \
+		echo "create_main_cluster = false" | $(SUDO) tee /etc/postgresql-common/createcluster.d/xtask-no-main-cluster.conf >/dev/null && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$$package"; \
 	fi
 
 # Server binaries of another PostgreSQL major (14 to 18) into .pg/<major>/, from npm; then

@@ -10,6 +10,7 @@ use crate::data::{DataDiff, DataFingerprint, DataSnapshot};
 use crate::migrations::MigrationChain;
 use crate::pack::Pack;
 use crate::pg::{ScratchDatabase, ScratchServer, ServerOptions};
+use crate::schema::accepted::{AcceptedDifferences, Applied};
 use crate::schema::diff::{SchemaDiff, Side};
 use crate::schema::fingerprint::Fingerprint;
 use crate::schema::introspect::introspect;
@@ -101,6 +102,46 @@ mod secs {
         s: S,
     ) -> Result<S::Ok, S::Error> {
         s.serialize_f64(d.as_secs_f64())
+    }
+}
+
+impl Comparison {
+    /// Whether the two sides are equal, and what stands in the way: the differences no
+    /// entry of `accepted` accepts (column order only when `strict_column_order`), and the
+    /// entries that matched nothing, which fail a run as well. Every command that judges a
+    /// comparison asks here.
+    pub fn verdict<'a>(
+        &'a self,
+        accepted: &'a AcceptedDifferences,
+        strict_column_order: bool,
+    ) -> Verdict<'a> {
+        Verdict(accepted.apply(
+            self.diff.failures(strict_column_order),
+            &self.data_diff.differences,
+        ))
+    }
+}
+
+/// The judgement of one comparison (see [`Comparison::verdict`]).
+#[derive(Debug)]
+pub struct Verdict<'a>(pub Applied<'a>);
+
+impl Verdict<'_> {
+    pub fn equal(&self) -> bool {
+        self.0.schema.is_empty() && self.0.data.is_empty() && self.0.unmatched.is_empty()
+    }
+
+    /// What makes the sides unequal, one line each, as a report words it.
+    pub fn failures(&self) -> Vec<String> {
+        let schema = self.0.schema.iter().map(|d| d.to_string());
+        let data = self.0.data.iter().map(|d| d.summary());
+        let unmatched = self.0.unmatched.iter().map(|e| {
+            format!(
+                "accepted difference matches nothing: {}: {}",
+                e.object, e.change
+            )
+        });
+        schema.chain(data).chain(unmatched).collect()
     }
 }
 

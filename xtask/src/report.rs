@@ -92,10 +92,9 @@ impl<'a> Report<'a> {
         strict_column_order: bool,
         recorded: Recorded,
     ) -> Report<'a> {
-        let applied = accepted.apply(
-            comparison.diff.failures(strict_column_order),
-            &comparison.data_diff.differences,
-        );
+        let verdict = comparison.verdict(accepted, strict_column_order);
+        let equal = verdict.equal() && recorded.problems.is_empty();
+        let applied = verdict.0;
         let notes = comparison
             .diff
             .differences
@@ -103,10 +102,7 @@ impl<'a> Report<'a> {
             .filter(|d| !strict_column_order && d.is_column_order())
             .collect();
         Report {
-            equal: applied.schema.is_empty()
-                && applied.data.is_empty()
-                && applied.unmatched.is_empty()
-                && recorded.problems.is_empty(),
+            equal,
             old: SideReport::new(chains.0, &comparison.old),
             new: SideReport::new(chains.1, &comparison.new),
             differences: applied.schema,

@@ -71,7 +71,8 @@ impl Pair {
 
 fn xtask() -> Command {
     let mut cmd = Command::cargo_bin("xtask").unwrap();
-    cmd.env_remove("DATABASE_URL")
+    cmd.env_remove("XTASK_DATABASE_URL")
+        .env_remove("DATABASE_URL")
         .env("NO_COLOR", "1")
         .env("XTASK_INITDB_CACHE_DIR", test_initdb_cache());
     cmd
@@ -872,6 +873,7 @@ fn interrupted_verify(format: &str) -> (tempfile::TempDir, std::process::Output)
     let sleeping = || {
         std::process::Command::new("pgrep")
             .args(["-f", &busy_on_old])
+            .stdout(std::process::Stdio::null())
             .status()
             .is_ok_and(|status| status.success())
     };

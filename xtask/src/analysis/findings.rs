@@ -910,6 +910,8 @@ impl History<'_> {
         let mut findings: Vec<Finding> = chain
             .notes
             .iter()
+            // sqlx ignores other files (a README, the consolidation's records) by design.
+            .filter(|note| note.is_hazard || note.path.extension().is_some_and(|ext| ext == "sql"))
             .map(|note| {
                 let file = file_name(&note.path);
                 let (event, action) = if note.is_hazard {

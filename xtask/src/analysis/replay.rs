@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use postgres::Statement;
 
 use super::watch::{Observed, Touched, Watch};
 use crate::migrations::MigrationChain;
@@ -141,12 +140,11 @@ pub fn replay(
         _ => Watch::install(&mut client)?,
     };
     let reader = ScopedReader::prepare(&mut client)?;
-    let counter = RowCounter::install(&mut client)?;
     let mut catalog = Catalog::default();
     catalog
         .read_whole(&mut client, &reader, watch.as_mut())
         .context("reading the catalog before the history")?;
-    let mut row_counts = vec![counter.count(&mut client, &catalog, None)?];
+    let mut row_counts = vec![count_rows(&mut client, &catalog, None)?];
     timings.snapshots += snapshot_started.elapsed();
 
     let mut histories = BTreeMap::new();
@@ -181,7 +179,7 @@ pub fn replay(
                     .with_context(|| {
                         format!("reading the catalog after {}", migration.path.display())
                     })?;
-                let counts = counter.count(&mut client, &catalog, None)?;
+                let counts = count_rows(&mut client, &catalog, None)?;
                 (before, catalog.schema.clone(), counts)
             }
             Touched::Scopes(scopes) => {
@@ -192,16 +190,16 @@ pub fn replay(
                         format!("reading the catalog after {}", migration.path.display())
                     })?;
                 let counts = if observed.rows_written {
-                    counter.count(&mut client, &catalog, None)?
+                    count_rows(&mut client, &catalog, None)?
                 } else {
-                    counter.count(&mut client, &catalog, Some((previous_counts, &before)))?
+                    count_rows(&mut client, &catalog, Some((previous_counts, &before)))?
                 };
                 (before, after, counts)
             }
         };
         #[cfg(test)]
         if snapshots == Snapshots::Checked {
-            catalog.check(&mut client, &counts, &counter, index)?;
+            catalog.check(&mut client, &counts, index)?;
         }
         timings.snapshots += snapshot_started.elapsed();
 
@@ -285,19 +283,17 @@ impl Catalog {
             server_version: self.schema.server_version.clone(),
             ..Schema::default()
         };
-        if !scopes.is_empty() || reader.reads_kinds_whole() {
-            let part = reader.read(client, Some(scopes))?;
-            if let Some(watch) = watch {
-                watch.read_members(client, Some(scopes))?;
-            }
-            for scoped in &part.objects {
-                after
-                    .objects
-                    .insert(scoped.object.id.clone(), scoped.object.clone());
-            }
-            after.column_order.clone_from(&part.column_order);
-            self.insert(part);
+        let part = reader.read(client, Some(scopes))?;
+        if let Some(watch) = watch {
+            watch.read_members(client, Some(scopes))?;
         }
+        for scoped in &part.objects {
+            after
+                .objects
+                .insert(scoped.object.id.clone(), scoped.object.clone());
+        }
+        after.column_order.clone_from(&part.column_order);
+        self.insert(part);
         Ok((before, after))
     }
 
@@ -314,14 +310,6 @@ impl Catalog {
         self.schema.column_order.extend(part.column_order);
     }
 
-    /// The tables, with their OIDs.
-    fn tables(&self) -> impl Iterator<Item = (&ObjectId, u32)> {
-        self.scopes
-            .iter()
-            .filter(|(id, _)| id.kind == ObjectKind::Table)
-            .filter_map(|(id, scope)| scope.map(|oid| (id, oid)))
-    }
-
     /// Holds the catalog read so far against a whole read, and the counts against a
     /// count of every table.
     #[cfg(test)]
@@ -329,7 +317,6 @@ impl Catalog {
         &self,
         client: &mut postgres::Client,
         counts: &BTreeMap<String, i64>,
-        counter: &RowCounter,
         index: usize,
     ) -> anyhow::Result<()> {
         let whole = crate::schema::introspect::introspect(client)?;
@@ -339,7 +326,7 @@ impl Catalog {
             "after migration {index}, the catalog read in parts differs from the whole: {:#?}",
             diff.differences
         );
-        let all = counter.count(client, self, None)?;
+        let all = count_rows(client, self, None)?;
         anyhow::ensure!(
             &all == counts,
             "after migration {index}, row counts {counts:?} should be {all:?}"
@@ -348,69 +335,51 @@ impl Catalog {
     }
 }
 
-/// Counting the rows of tables by OID, through a function in the session's temporary
-/// schema, so that no name is ever taken apart or quoted here.
-struct RowCounter {
-    count: Statement,
+/// The row count of every table of `catalog`, each named as SQL names it. With `since`
+/// (the counts after the previous migration and the objects it read again), only the
+/// tables read again and those that held rows are counted; the others cannot have changed.
+fn count_rows(
+    client: &mut postgres::Client,
+    catalog: &Catalog,
+    since: Option<(&BTreeMap<String, i64>, &Schema)>,
+) -> anyhow::Result<BTreeMap<String, i64>> {
+    let mut counts = BTreeMap::new();
+    let mut tables = Vec::new();
+    for table in catalog
+        .schema
+        .objects
+        .values()
+        .filter(|o| o.id.kind == ObjectKind::Table)
+    {
+        // An empty table that the migration did not touch is still empty when no row
+        // was written; one that held rows may have been truncated.
+        let still_empty = since.is_some_and(|(previous, before)| {
+            previous.get(&table.id.name) == Some(&0) && !before.objects.contains_key(&table.id)
+        });
+        if still_empty {
+            counts.insert(table.id.name.clone(), 0);
+        } else {
+            tables.push(table);
+        }
+    }
+    if tables.is_empty() {
+        return Ok(counts);
+    }
+    let selects: Vec<String> = tables
+        .iter()
+        .enumerate()
+        .map(|(i, table)| format!("SELECT {i}, count(*) FROM {}", table.sql.qualified()))
+        .collect();
+    let rows = client
+        .query(&selects.join(" UNION ALL "), &[])
+        .context("counting the rows of every table")?;
+    for row in rows {
+        let i: i32 = row.get(0);
+        counts.insert(tables[i as usize].id.name.clone(), row.get(1));
+    }
+    Ok(counts)
 }
 
-impl RowCounter {
-    fn install(client: &mut postgres::Client) -> anyhow::Result<RowCounter> {
-        client
-            .batch_execute(
-                "CREATE FUNCTION pg_temp.xtask_count_rows(oid) RETURNS bigint
-                 LANGUAGE plpgsql AS $$
-                 DECLARE n bigint;
-                 BEGIN
-                     EXECUTE pg_catalog.format('SELECT count(*) FROM %s', $1::pg_catalog.regclass)
-                         INTO n;
-                     RETURN n;
-                 END $$;",
-            )
-            .context("creating the row counting function")?;
-        let count = client
-            .prepare("SELECT o, pg_temp.xtask_count_rows(o) FROM unnest($1::oid[]) o")
-            .context("preparing the row count")?;
-        Ok(RowCounter { count })
-    }
-
-    /// The row count of every table of `catalog`. With `since` (the counts after the
-    /// previous migration and the objects it read again), only the tables read again and
-    /// those that held rows are counted; the others cannot have changed.
-    fn count(
-        &self,
-        client: &mut postgres::Client,
-        catalog: &Catalog,
-        since: Option<(&BTreeMap<String, i64>, &Schema)>,
-    ) -> anyhow::Result<BTreeMap<String, i64>> {
-        let mut counts = BTreeMap::new();
-        let mut oids = Vec::new();
-        let mut names = HashMap::new();
-        for (id, oid) in catalog.tables() {
-            // An empty table that the migration did not touch is still empty when no row
-            // was written; one that held rows may have been truncated.
-            let still_empty = since.is_some_and(|(previous, before)| {
-                previous.get(&id.name) == Some(&0) && !before.objects.contains_key(id)
-            });
-            if still_empty {
-                counts.insert(id.name.clone(), 0);
-                continue;
-            }
-            oids.push(oid);
-            names.insert(oid, &id.name);
-        }
-        if !oids.is_empty() {
-            let rows = client
-                .query(&self.count, &[&oids])
-                .context("counting the rows of every table")?;
-            for row in rows {
-                let oid: u32 = row.get(0);
-                counts.insert(names[&oid].clone(), row.get(1));
-            }
-        }
-        Ok(counts)
-    }
-}
 /// Turns the differences between the snapshots before and after migration `index` into
 /// events; objects folded into a created or dropped relation get an event of their own.
 fn record(

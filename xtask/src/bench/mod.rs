@@ -16,6 +16,7 @@ use crate::comparison::{self, Timings};
 use crate::migrations::{ChainRole, MigrationChain};
 use crate::pack::Pack;
 use crate::pg::{ScratchDatabase, ScratchServer, ServerOptions};
+use crate::schema::accepted::AcceptedDifferences;
 use crate::tree::Tree;
 use crate::ui::Progress;
 use history::SyntheticHistory;
@@ -184,21 +185,15 @@ fn measure(
         )
         .with_context(|| format!("verify failed on {}", case.name))?;
         let ours_wall = started.elapsed();
-        if case.must_be_equal {
-            let failures: Vec<String> = compared
-                .diff
-                .failures(false)
-                .map(|difference| difference.summary())
-                .chain(compared.data_diff.differences.iter().map(|d| d.summary()))
-                .collect();
-            if !failures.is_empty() {
-                bail!(
-                    "the generated history and consolidated set of {} differ, so the \
-                     generator is wrong:\n  {}",
-                    case.name,
-                    failures.join("\n  ")
-                );
-            }
+        let none_accepted = AcceptedDifferences::default();
+        let verdict = compared.verdict(&none_accepted, false);
+        if case.must_be_equal && !verdict.equal() {
+            bail!(
+                "the generated history and consolidated set of {} differ, so the generator \
+                 is wrong:\n  {}",
+                case.name,
+                verdict.failures().join("\n  ")
+            );
         }
         result.objects = compared.new.schema.objects.len();
 

@@ -123,6 +123,24 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_database_is_told_to_run_the_migrations_first() {
+        let root = repository_root();
+        let (url, _server) = scratch_url("load_pack_empty");
+        let err = LoadPack {
+            database_url: url,
+            pack: None,
+        }
+        .run(&root)
+        .unwrap_err();
+        let message = format!("{err:#}");
+        assert!(
+            message.contains("the schema is missing (no table pack, no table runtime")
+                && message.contains("run the migrations first"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn a_broken_pack_writes_nothing() {
         let root = repository_root();
         let (url, _server) = scratch_url("load_pack_broken");

@@ -51,8 +51,15 @@ impl TreeArgs {
 #[derive(Debug, Args)]
 pub struct ServerArgs {
     /// Use this server instead of a throwaway cluster; scratch databases are created and
-    /// dropped on it, the database named in the URL is never written to
-    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
+    /// dropped on it, the database named in the URL is never written to. Read from
+    /// XTASK_DATABASE_URL, not sqlx's DATABASE_URL, which names a database of the
+    /// application's
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "XTASK_DATABASE_URL",
+        hide_env_values = true
+    )]
     database_url: Option<String>,
 
     /// SQL run once, as superuser, before any migration: roles and schemas the migrations

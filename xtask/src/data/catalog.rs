@@ -51,11 +51,10 @@ const RANDOM_EXPRESSION: &str = r"\m(gen_random_uuid|uuid_generate_v1|uuid_gener
 /// [`CLOCK_EXPRESSION`]. A column counts as set from the clock by a trigger when an enabled
 /// row-level BEFORE trigger's function assigns `NEW.<column>` from the clock, the way
 /// `update_updated_column()` keeps `updated` current. The assignments are found once per
-/// trigger with one fixed pattern and joined (DISTINCT: at most one match a column); a
-/// pattern holding each column's name was compiled once per column, which was most of this
-/// query's time. Bodies that contain none of the clock functions' names (compared without
-/// word boundaries, so a superset) are not matched at all: the pattern cost ~20 µs a body,
-/// and a body is lowered once for all six names, where `ILIKE ANY` lowered it for each.
+/// trigger with one fixed pattern and joined (DISTINCT: at most one match a column), not
+/// with a pattern per column, which would be compiled once per column. Bodies that contain
+/// none of the clock functions' names (compared without word boundaries, so a superset)
+/// are not matched at all, and a body is lowered once for all six names.
 /// Each default is printed once (`OFFSET 0` keeps the subquery from being folded into the
 /// three tests that read it). Columns are looked up table by table through
 /// `pg_attribute`'s index (`OFFSET 0` keeps the lateral subquery from being flattened into

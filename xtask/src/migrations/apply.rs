@@ -421,8 +421,7 @@ mod tests {
         assert_eq!(shown.source, "SELECT nope;\n");
     }
 
-    /// A fresh database for one test, dropped with the guard.
-    // Switch to `ScratchServer` from `crate::pg` once it lands: only this helper changes.
+    /// `files` written to a temporary directory and read as a consolidated set.
     fn chain(files: &[(&str, &str)]) -> (tempfile::TempDir, MigrationChain) {
         let dir = tempfile::tempdir().unwrap();
         for (name, sql) in files {

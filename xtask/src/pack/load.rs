@@ -92,11 +92,29 @@ enum Outcome {
     Unchanged,
 }
 
+/// The tables a pack's rows go to.
+const PACK_TABLES: [&str; 5] = ["pack", "runtime", "trigger", "action", "sensor"];
+
 impl Pack {
     /// Inserts or updates every row the pack defines, in one transaction: all of it is
     /// loaded, or nothing is. Rows of the tables that the pack no longer defines are kept.
     pub fn load(&self, client: &mut postgres::Client) -> anyhow::Result<LoadSummary> {
         let mut transaction = client.transaction().context("cannot start a transaction")?;
+        let missing: Vec<String> = transaction
+            .query(
+                "SELECT t FROM unnest($1::text[]) t WHERE to_regclass(quote_ident(t)) IS NULL",
+                &[&PACK_TABLES.to_vec()],
+            )
+            .context("cannot look for the pack's tables")?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        if !missing.is_empty() {
+            anyhow::bail!(
+                "the schema is missing (no table {}): run the migrations first",
+                missing.join(", no table ")
+            );
+        }
         let mut summary = LoadSummary::default();
         let manifest = &self.manifest;
         let pack = &manifest.definition;

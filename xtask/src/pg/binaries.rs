@@ -159,7 +159,7 @@ impl ServerBinaries {
                      {}/*/bin.\n\
                      Install them with `sudo apt-get install -y postgresql` (Debian/Ubuntu), \
                      `make setup` or `make pg-install MAJOR=17`, or use an existing server with \
-                     `--database-url URL` (or DATABASE_URL)",
+                     `--database-url URL` (or XTASK_DATABASE_URL)",
                     install_root().display()
                 ),
             },

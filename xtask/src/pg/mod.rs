@@ -40,7 +40,7 @@ const APPLICATION_NAME: &str = "xtask";
 /// Where scratch databases come from.
 #[derive(Clone, Default)]
 pub struct ServerOptions {
-    /// A server to use instead of a throwaway cluster (`--database-url` / `DATABASE_URL`).
+    /// A server to use instead of a throwaway cluster (`--database-url` / `XTASK_DATABASE_URL`).
     pub database_url: Option<String>,
     /// SQL run once, as superuser, in a template database that every scratch database is
     /// created from (roles, schemas owned by other systems).

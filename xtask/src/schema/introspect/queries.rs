@@ -380,9 +380,8 @@ WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ",
 /// A constraint's definition exactly as `pg_get_constraintdef` prints it, for the common
 /// constraint that it can spell, else NULL. `pg_get_constraintdef` fetches the constraint
 /// by a catalog scan and each column name and the index through caches that are cold
-/// during introspection; at 1,000 tables, printing their primary keys and unique
-/// constraints cost some 76 million server instructions, spelling them here about two
-/// thirds of that. Spelled: a primary key or unique constraint (`k`) of
+/// during introspection, which spelling avoids (see the benchmark notes in the README).
+/// Spelled: a primary key or unique constraint (`k`) of
 /// one column whose index has no INCLUDE columns, and a CHECK constraint, whose expression
 /// `pg_get_expr` prints as `pg_get_constraintdef` does (from PostgreSQL 18 on, a NOT
 /// ENFORCED one says so in place of NOT VALID). A test holds the two spellings equal.
@@ -521,7 +520,7 @@ LEFT JOIN pg_namespace opn ON opn.oid = opc.opcnamespace"
 /// `pg_node_tree` text, `({FUNCEXPR :funcid 870 :funcresulttype 25 ... :funcformat 0
 /// :funccollid 100 ...`, which come in a fixed order and fit in its first 200 characters
 /// (where they ever do not, the labels do not match and the index is left to
-/// `pg_get_indexdef`; a regular expression cost a million instructions an index). Only
+/// `pg_get_indexdef`; a regular expression would cost far more). Only
 /// calls written as calls (`funcformat` 0) are spelled: `pg_get_indexdef` parenthesizes
 /// other expressions by rules of its own, and those of calls with SQL syntax (`EXTRACT`,
 /// `AT TIME ZONE`) differ between releases. The predicate is stored as one expression,

@@ -8,14 +8,15 @@
 //! for a part, a condition on it that the server answers from the catalog's indexes; the
 //! statements are prepared once and planned generically, so that reading a few objects
 //! costs the same whatever the size of the catalog. A kind without an entry in [`SCOPES`]
-//! is read whole every time, which is always right.
+//! is read whole every time, which is always right; so are the kinds that most databases
+//! have none of ([`kinds`]).
 
 use std::collections::BTreeMap;
 
 use anyhow::Context;
 use postgres::{IsolationLevel, Statement};
 
-use super::{read_row, record_column_order, QUERIES};
+use super::{kinds, read_row, record_column_order, QUERIES};
 use crate::pg::Capabilities;
 use crate::schema::catalog::SETTINGS;
 use crate::schema::model::{ObjectKind, Schema, SchemaObject};
@@ -81,11 +82,11 @@ struct KindStatements {
 
 impl ScopedReader {
     pub fn prepare(client: &mut postgres::Client) -> anyhow::Result<ScopedReader> {
-        let version_num: i32 = client
+        let version: i32 = client
             .query_one("SELECT current_setting('server_version_num')::int", &[])
             .context("reading server_version_num")?
             .get(0);
-        let capabilities = Capabilities::of(version_num.unsigned_abs());
+        let capabilities = Capabilities::of(version.unsigned_abs());
         let mut kinds = Vec::new();
         for (kind, sql) in QUERIES {
             let sql = &*capabilities.sql(sql)?;
@@ -111,13 +112,8 @@ impl ScopedReader {
         Ok(ScopedReader { kinds })
     }
 
-    /// Whether some kind has no scope, and so is read whole by every read.
-    pub fn reads_kinds_whole(&self) -> bool {
-        self.kinds.iter().any(|k| k.part.is_none())
-    }
-
     /// Reads every object when `scopes` is `None`, else the objects within `scopes` and
-    /// every object of the kinds that have no scope.
+    /// every object of the kinds read whole.
     pub fn read(
         &self,
         client: &mut postgres::Client,
@@ -162,6 +158,13 @@ impl ScopedReader {
                 part.objects.push(ScopedObject { scope, object });
             }
         }
+        let mut rare = Vec::new();
+        kinds::read(&mut tx, &part.server_version, &mut rare)?;
+        part.objects
+            .extend(rare.into_iter().map(|object| ScopedObject {
+                scope: None,
+                object,
+            }));
         tx.commit()?;
         let mut tables = Schema::default();
         for scoped in &part.objects {
