@@ -1,5 +1,5 @@
 # The short commands a person types. Each target installs what it needs first.
-.PHONY: setup verify analysis test lint bench
+.PHONY: setup pg-install verify analysis test lint bench
 
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -12,6 +12,12 @@ setup:
 		echo "Installing PostgreSQL (Debian/Ubuntu)"; \
 		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; \
 	fi
+
+# Server binaries of another PostgreSQL major (14 to 18) into .pg/<major>/, from npm; then
+# `cargo xtask verify --pg 17`, or XTASK_PG=17 for the tests too.
+pg-install:
+	@test -n "$(MAJOR)" || { echo "usage: make pg-install MAJOR=17" >&2; exit 2; }
+	.ci/install-pg $(MAJOR)
 
 verify: setup
 	$(CARGO) xtask verify

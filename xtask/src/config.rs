@@ -3,6 +3,7 @@
 //! ```toml
 //! prelude = "prelude.sql"                              # roles and schemas the migrations assume
 //! accepted-differences = "accepted-differences.toml"   # reviewed, intended differences
+//! pg = 16                      # the scratch cluster's PostgreSQL major, or a bin directory
 //!
 //! [[generate.file]]                                    # how generate groups its files
 //! name = "initial_setup"
@@ -14,6 +15,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::pg::BinariesChoice;
+
 pub const FILE_NAME: &str = "xtask.toml";
 
 /// Where `verify` looks for accepted differences when nothing says otherwise.
@@ -24,6 +27,7 @@ pub const DEFAULT_ACCEPTED: &str = "accepted-differences.toml";
 pub struct Config {
     pub prelude: Option<PathBuf>,
     pub accepted_differences: Option<PathBuf>,
+    pub pg: Option<BinariesChoice>,
     /// The plan `generate` groups its files by (see [`crate::generate::plan`]).
     pub generate: Option<crate::generate::plan::Plan>,
 }
@@ -32,7 +36,7 @@ impl Config {
     /// Reads `xtask.toml` from `root`; paths in it are made relative to `root`.
     pub fn load(root: &Path) -> anyhow::Result<Config> {
         let path = root.join(FILE_NAME);
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::input::read_to_string(&path) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
@@ -41,6 +45,7 @@ impl Config {
             .with_context(|| format!("{}: invalid settings", path.display()))?;
         config.prelude = config.prelude.map(|p| root.join(p));
         config.accepted_differences = config.accepted_differences.map(|p| root.join(p));
+        config.pg = config.pg.map(|choice| choice.relative_to(root));
         if let Some(plan) = &config.generate {
             plan.check()
                 .with_context(|| format!("{}: invalid [generate] plan", path.display()))?;

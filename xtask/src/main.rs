@@ -7,12 +7,14 @@ mod comparison;
 mod config;
 mod data;
 mod generate;
+mod input;
 mod migrations;
 mod pack;
 mod pg;
 mod report;
 mod schema;
 mod sorted;
+mod sqlx_table;
 mod tree;
 mod ui;
 
@@ -57,6 +59,7 @@ enum Command {
     Status(cmd::status::Status),
     Analyze(cmd::analyze::Analyze),
     LoadPack(cmd::load_pack::LoadPack),
+    Rebaseline(cmd::rebaseline::Rebaseline),
     Bench(cmd::bench::Bench),
 }
 
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::Consolidate(consolidate) => consolidate.run(&root),
         Command::Generate(generate) => generate.run(&root),
         Command::LoadPack(load_pack) => load_pack.run(&root),
+        Command::Rebaseline(rebaseline) => rebaseline.run(&root),
         Command::Rollback(rollback) => rollback.run(&root),
         Command::Status(status) => status.run(&root),
     };

@@ -40,6 +40,8 @@ pub struct Report<'a> {
     pub unmatched_accepted: Vec<&'a AcceptedDifference>,
     /// Where the scratch databases ran.
     pub server: &'a str,
+    /// Comparisons the server could not make.
+    pub limitations: &'a [String],
     pub timings: &'a Timings,
 }
 
@@ -121,6 +123,7 @@ impl<'a> Report<'a> {
                 .collect(),
             unmatched_accepted: applied.unmatched,
             server: &comparison.server,
+            limitations: &comparison.limitations,
             timings: &comparison.timings,
         }
     }
@@ -154,6 +157,9 @@ impl<'a> Report<'a> {
             "PostgreSQL {}, {}",
             self.old.fingerprint.server_version, self.server
         )?;
+        for limitation in self.limitations {
+            writeln!(out, "  not compared on a shared server: {limitation}")?;
+        }
         writeln!(out)?;
         writeln!(
             out,
@@ -285,7 +291,7 @@ impl<'a> SideReport<'a> {
 }
 
 /// Writes differences under a heading per table, free-standing objects last.
-fn write_grouped(
+pub fn write_grouped(
     out: &mut impl Write,
     heading: &str,
     differences: &[&Difference],

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
+use sha2::Digest;
 
 /// The files of a tree and their bytes, by path relative to its root.
 type Snapshot = BTreeMap<PathBuf, Vec<u8>>;
@@ -141,8 +142,8 @@ fn assert_exit(output: &Output, code: i32) {
     assert_eq!(output.status.code(), Some(code), "{}", text(output));
 }
 
-/// A snapshot with the lock record's time line left out: the only bytes two
-/// consolidations of the same tree may differ in.
+/// A snapshot with the lock record's time line, and the digest that covers it, left out:
+/// the only bytes two consolidations of the same tree may differ in.
 fn without_lock_time(snapshot: &Snapshot) -> Snapshot {
     let mut snapshot = snapshot.clone();
     let lock = Path::new("migrations/consolidation.lock");
@@ -150,7 +151,7 @@ fn without_lock_time(snapshot: &Snapshot) -> Snapshot {
         let kept: Vec<&str> = std::str::from_utf8(bytes)
             .unwrap()
             .lines()
-            .filter(|l| !l.starts_with("time = "))
+            .filter(|l| !l.starts_with("time = ") && !l.starts_with("record-digest = "))
             .collect();
         *bytes = kept.join("\n").into_bytes();
     }
@@ -329,6 +330,66 @@ fn a_tampered_backup_makes_rollback_refuse_and_verify_names_changed_files() {
     );
 }
 
+#[test]
+fn a_history_edited_with_its_manifest_regenerated_is_caught_by_the_lock_record() {
+    let repository = Repository::staged();
+    assert_exit(&repository.run(&["consolidate", "--quiet"]), 0);
+    repository.write(
+        "migrations.old/20250101000003_drop_legacy.sql",
+        "SELECT 1;\n",
+    );
+    let files: String = HISTORY
+        .iter()
+        .map(|(name, _)| {
+            let bytes = std::fs::read(repository.root().join("migrations.old").join(name)).unwrap();
+            let hash = sha2::Sha256::digest(&bytes);
+            let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+            format!("{hex}  {name}\n")
+        })
+        .collect();
+    let digest: String = sha2::Sha256::digest(files.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    repository.write(
+        "migrations.old/MANIFEST.sum",
+        &format!("digest {digest}\n{files}"),
+    );
+
+    let status = repository.run(&["status"]);
+    assert_exit(&status, 1);
+    assert!(
+        text(&status).contains("edited: 20250101000003_drop_legacy.sql"),
+        "{}",
+        text(&status)
+    );
+    let verify = repository.run(&["verify", "--quiet"]);
+    assert_exit(&verify, 1);
+    assert!(
+        text(&verify).contains("migrations.old/: edited: 20250101000003_drop_legacy.sql"),
+        "{}",
+        text(&verify)
+    );
+    let before = repository.snapshot();
+    assert_exit(&repository.run(&["rollback"]), 1);
+    assert_eq!(repository.snapshot(), before);
+
+    let lock = repository.root().join("migrations/consolidation.lock");
+    let record = std::fs::read_to_string(&lock).unwrap();
+    std::fs::write(
+        &lock,
+        record.replacen("tool-version = \"", "tool-version = \"9", 1),
+    )
+    .unwrap();
+    let status = repository.run(&["status"]);
+    assert_exit(&status, 1);
+    assert!(
+        text(&status).contains("consolidation.lock: the record was edited"),
+        "{}",
+        text(&status)
+    );
+}
+
 fn consolidate_failpoints() -> Vec<String> {
     let mut names = vec![
         "consolidate:after-begin".to_owned(),
@@ -445,4 +506,68 @@ fn a_broken_pack_is_refused_before_any_server_starts() {
     assert!(shown.contains("actions/echo.yaml:4:10"), "{shown}");
     assert!(shown.contains("core.python"), "{shown}");
     assert!(!repository.root().join("migrations.old").exists());
+}
+
+/// Whether the process is stopped (state `T` in `/proc/<pid>/stat`).
+fn is_stopped(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('T'))
+    })
+}
+
+#[test]
+fn a_second_writer_is_refused_while_the_first_is_frozen_mid_swap() {
+    let reference = Repository::staged();
+    assert_exit(&reference.run(&["consolidate", "--quiet"]), 0);
+    let consolidated = without_lock_time(&reference.snapshot());
+
+    let repository = Repository::staged();
+    let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("xtask"))
+        .env_remove("DATABASE_URL")
+        .env("XTASK_FAILPOINT", "consolidate:after-step-3")
+        .env("XTASK_FAILPOINT_SIGNAL", "STOP")
+        .arg("--root")
+        .arg(repository.root())
+        .args(["consolidate", "--quiet"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = first.id();
+    // It verifies first, then stops itself between two steps of the swap.
+    while !is_stopped(pid) {
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the first run ended before the failpoint"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let frozen = repository.snapshot();
+
+    for command in [&["consolidate", "--quiet"][..], &["rollback"]] {
+        let output = repository.run(command);
+        assert_exit(&output, 2);
+        let shown = text(&output);
+        assert!(
+            shown.contains("another run is changing the tree"),
+            "{shown}"
+        );
+        assert!(shown.contains(&format!("process {pid}")), "{shown}");
+    }
+    let status = repository.run(&["status"]);
+    assert_exit(&status, 1);
+    assert!(text(&status).contains("under way"), "{}", text(&status));
+    assert!(!text(&status).contains("interrupted"), "{}", text(&status));
+    let verify = repository.run(&["verify", "--quiet"]);
+    assert_exit(&verify, 2);
+    assert!(text(&verify).contains("under way"), "{}", text(&verify));
+    assert_eq!(repository.snapshot(), frozen);
+
+    std::process::Command::new("kill")
+        .args(["-CONT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(first.wait().unwrap().success());
+    assert_exit(&repository.run(&["status"]), 0);
+    assert_eq!(without_lock_time(&repository.snapshot()), consolidated);
 }

@@ -172,9 +172,14 @@ fn every_kind_of_object_round_trips_in_strict_column_order() {
              CREATE MATERIALIZED VIEW counts AS
                  SELECT account, count(*) AS n FROM booking GROUP BY account WITH NO DATA;
              CREATE UNIQUE INDEX counts_account ON counts (account);
-             COMMENT ON FUNCTION total(integer, integer) IS 'adds';",
+             COMMENT ON FUNCTION total(integer, integer) IS 'adds';
+             ALTER TABLE scratch OWNER TO reporting;
+             ALTER VIEW happy OWNER TO reporting;",
         ),
     ]);
+    // A role the migrations assume, as a prelude provides it.
+    repo.write("prelude.sql", "CREATE ROLE reporting;");
+    repo.write("xtask.toml", "prelude = \"prelude.sql\"\n");
     let files = repo.generated("out", &[]);
     let sql = all_sql(&files);
     for expected in [
@@ -190,6 +195,8 @@ fn every_kind_of_object_round_trips_in_strict_column_order() {
         "ALTER TABLE booking DISABLE TRIGGER booking_touch;",
         "CREATE SEQUENCE ticket INCREMENT BY 5 START WITH 100 CACHE 10;",
         "WITH NO DATA;",
+        "ALTER TABLE scratch OWNER TO reporting;",
+        "ALTER VIEW happy OWNER TO reporting;",
     ] {
         assert!(sql.contains(expected), "missing {expected:?} in:\n{sql}");
     }

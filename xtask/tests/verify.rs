@@ -306,6 +306,96 @@ fn a_grant_is_compared_with_roles_from_the_prelude() {
     );
 }
 
+/// Runs `pair` with a prelude that creates `roles`.
+fn report_with_roles(pair: &Pair, roles: &[&str]) -> (i32, Value) {
+    let prelude = pair.path("prelude.sql");
+    let sql: String = roles
+        .iter()
+        .map(|r| format!("CREATE ROLE {r};\n"))
+        .collect();
+    std::fs::write(&prelude, sql).unwrap();
+    pair.report(&["--prelude", prelude.to_str().unwrap()])
+}
+
+#[test]
+fn an_owner_is_compared() {
+    let common = format!("{FUNCTION} SECURITY DEFINER AS $$ SELECT i + 1 $$;\n{TABLE}");
+    let pair = Pair::new(
+        &common,
+        "ALTER FUNCTION add_one(integer) OWNER TO app_owner;",
+        "ALTER TABLE pack OWNER TO app_owner;",
+    );
+    let (code, report) = report_with_roles(&pair, &["app_owner"]);
+    let mut names = named(&report);
+    names.sort();
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(names, ["function add_one(integer)", "table pack"]);
+}
+
+#[test]
+fn an_owner_given_another_way_is_equal() {
+    // Handed over at once, or made by its final owner through SET ROLE after a detour.
+    let pair = Pair::new(
+        "CREATE SCHEMA app;\nALTER SCHEMA app OWNER TO app_owner;\n",
+        "CREATE TABLE app.t (id INTEGER);\nALTER TABLE app.t OWNER TO app_owner;",
+        "SET ROLE app_owner;\nCREATE TABLE app.t (id INTEGER);\nRESET ROLE;\n\
+         ALTER TABLE app.t OWNER TO CURRENT_USER;\nALTER TABLE app.t OWNER TO app_owner;",
+    );
+    let (code, report) = report_with_roles(&pair, &["app_owner"]);
+    assert_eq!(code, 0, "{:?}", named(&report));
+}
+
+#[test]
+fn foreign_keys_switched_off_are_reported_on_the_constraint() {
+    let common = format!(
+        "{TABLE}CREATE TABLE order_line (id BIGSERIAL PRIMARY KEY, pack BIGINT REFERENCES pack(id));\n"
+    );
+    assert_reported(
+        &common,
+        "",
+        "ALTER TABLE order_line DISABLE TRIGGER ALL;",
+        "constraint order_line.order_line_pack_fkey",
+    );
+}
+
+#[test]
+fn a_toast_parameter_is_compared() {
+    assert_reported(
+        TABLE,
+        "ALTER TABLE pack SET (toast.autovacuum_enabled = false);",
+        "",
+        "table pack",
+    );
+}
+
+#[test]
+fn a_moving_aggregate_is_compared() {
+    let sum = "CREATE AGGREGATE total(integer) (SFUNC = int4pl, STYPE = integer";
+    assert_reported(
+        "",
+        &format!("{sum});"),
+        &format!("{sum}, MSFUNC = int4pl, MINVFUNC = int4mi, MSTYPE = integer);"),
+        "function total(integer)",
+    );
+}
+
+#[test]
+fn properties_written_another_way_are_equal() {
+    assert_equal(
+        "CREATE TABLE t (id INTEGER NOT NULL UNIQUE, b TEXT) WITH (toast.autovacuum_enabled = false);
+CREATE INDEX t_lower_b ON t (lower(b));
+ALTER INDEX t_lower_b ALTER COLUMN 1 SET STATISTICS 500;
+ALTER TABLE t REPLICA IDENTITY USING INDEX t_id_key;
+CREATE AGGREGATE total(n integer) (SFUNC = int4pl, STYPE = integer, PARALLEL = SAFE);",
+        "CREATE AGGREGATE total(n integer) (STYPE = integer, PARALLEL = SAFE, SFUNC = int4pl);
+CREATE TABLE t (id INTEGER, b TEXT);
+ALTER TABLE t ALTER id SET NOT NULL, ADD UNIQUE (id), SET (toast.autovacuum_enabled = false),
+    REPLICA IDENTITY USING INDEX t_id_key;
+CREATE INDEX t_lower_b ON t (lower(b));
+ALTER INDEX t_lower_b ALTER COLUMN 1 SET STATISTICS 500;",
+    );
+}
+
 #[test]
 fn a_prelude_set_in_xtask_toml_is_used() {
     let pair = Pair::new(
@@ -322,6 +412,33 @@ fn a_prelude_set_in_xtask_toml_is_used() {
 #[test]
 fn an_extension_is_compared() {
     assert_reported("", "CREATE EXTENSION pgcrypto;", "", "extension pgcrypto");
+}
+
+#[test]
+fn a_grant_on_an_extension_member_is_compared() {
+    assert_reported(
+        "CREATE EXTENSION pgcrypto;\n",
+        "",
+        "REVOKE EXECUTE ON FUNCTION digest(text, text) FROM PUBLIC;",
+        "extension_member pgcrypto: function digest(text,text)",
+    );
+}
+
+#[test]
+fn an_object_added_to_an_extension_is_named() {
+    let pair = Pair::new(
+        "CREATE EXTENSION pgcrypto;\nCREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1';\n",
+        "",
+        "ALTER EXTENSION pgcrypto ADD FUNCTION f();",
+    );
+    let (code, report) = pair.report(&[]);
+    let mut names = named(&report);
+    names.sort();
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        names,
+        ["extension_member pgcrypto: function f()", "function f()"]
+    );
 }
 
 #[test]
@@ -361,6 +478,67 @@ fn a_table_created_and_dropped_leaves_no_trace() {
     assert_equal(
         "CREATE TABLE t (id INTEGER);\nCREATE TABLE scratch (id SERIAL PRIMARY KEY, note TEXT);\nCREATE INDEX idx_scratch_note ON scratch (note);\nDROP TABLE scratch;",
         "CREATE TABLE t (id INTEGER);",
+    );
+}
+
+/// A schema, a table, a column and an index whose names need quoting: a dot, a space,
+/// upper case and a double quote.
+const ODD_NAMES: &str = "CREATE SCHEMA \"Audit Log\";
+CREATE TABLE \"Audit Log\".\"say \"\"hi\"\"\" (id INTEGER PRIMARY KEY, \"Col.x\" TEXT NOT NULL, \"A\" INTEGER, a INTEGER);
+CREATE INDEX \"Idx 1\" ON \"Audit Log\".\"say \"\"hi\"\"\" (\"Col.x\");
+INSERT INTO \"Audit Log\".\"say \"\"hi\"\"\" VALUES (1, 'x', 2, 3);
+";
+
+#[test]
+fn names_are_quoted_as_postgresql_quotes_them() {
+    // `"audit.thing"` is a table in `public`, `audit.thing` one in `audit`; `"A"` is not
+    // `a`. Each side holds one table of such pairs; both hold both tables of other pairs.
+    let pair = Pair::new(
+        "CREATE SCHEMA audit;
+CREATE TABLE \"audit.both\" (id INTEGER);
+CREATE TABLE audit.both (id INTEGER);
+CREATE TABLE \"B\" (id INTEGER);
+CREATE TABLE b (id INTEGER);
+",
+        "CREATE TABLE audit.thing (id INTEGER);\nCREATE TABLE a (n INTEGER);",
+        "CREATE TABLE \"audit.thing\" (id INTEGER);\nCREATE TABLE \"A\" (n INTEGER);",
+    );
+    let (code, report) = pair.report(&[]);
+    let mut names = named(&report);
+    names.sort();
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        names,
+        [
+            "table \"A\"",
+            "table \"audit.thing\"",
+            "table a",
+            "table audit.thing"
+        ]
+    );
+}
+
+#[test]
+fn odd_names_written_another_way_are_equal() {
+    // Created under another name and renamed to the final one, keys and NOT NULL added
+    // afterwards, the columns in another order.
+    let renamed = "CREATE SCHEMA \"Audit Log\";
+CREATE TABLE \"Audit Log\".tmp (a INTEGER, \"A\" INTEGER, \"Col.x\" TEXT, id INTEGER);
+ALTER TABLE \"Audit Log\".tmp RENAME TO \"say \"\"hi\"\"\";
+ALTER TABLE \"Audit Log\".\"say \"\"hi\"\"\" ADD PRIMARY KEY (id), ALTER COLUMN \"Col.x\" SET NOT NULL;
+CREATE INDEX \"Idx 1\" ON \"Audit Log\".\"say \"\"hi\"\"\" (\"Col.x\");
+INSERT INTO \"Audit Log\".\"say \"\"hi\"\"\" (id, \"Col.x\", \"A\", a) VALUES (1, 'x', 2, 3);
+";
+    assert_equal(ODD_NAMES, renamed);
+}
+
+#[test]
+fn a_change_to_an_odd_name_is_named_quoted() {
+    assert_reported(
+        ODD_NAMES,
+        "",
+        "ALTER TABLE \"Audit Log\".\"say \"\"hi\"\"\" ALTER COLUMN \"Col.x\" SET DEFAULT 'y';",
+        "column \"Audit Log\".\"say \"\"hi\"\"\".\"Col.x\"",
     );
 }
 
@@ -637,7 +815,7 @@ fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
     // Wait for the replay: a server process runs a statement on this run's old database
     // (named after the run's process id), which is the history's sleep.
     let started = Instant::now();
-    let busy_on_old = format!("xtask_old_{}_.* SELECT", child.id());
+    let busy_on_old = format!("xtask_{}_.*_old_.* SELECT", child.id());
     let sleeping = || {
         std::process::Command::new("pgrep")
             .args(["-f", &busy_on_old])
@@ -663,4 +841,63 @@ fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
     assert!(!stderr.contains("error"), "{stderr}");
     let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn a_collation_redefined_under_its_name_is_compared() {
+    // The column that uses the collation prints the same on both sides.
+    assert_reported(
+        "",
+        "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+         CREATE TABLE t (email text COLLATE ci UNIQUE);",
+        "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2');
+         CREATE TABLE t (email text COLLATE ci UNIQUE);",
+        "collation ci",
+    );
+}
+
+#[test]
+fn rules_and_publications_written_differently_are_equal() {
+    assert_equal(
+        "CREATE TABLE t (id integer PRIMARY KEY, a integer);
+         CREATE RULE keep AS ON DELETE TO t DO INSTEAD NOTHING;
+         CREATE PUBLICATION p FOR TABLE t (id, a) WHERE (a > 0);",
+        "CREATE TABLE t (id integer PRIMARY KEY, a integer);
+         CREATE PUBLICATION p0;
+         ALTER PUBLICATION p0 ADD TABLE t (a, id) WHERE (a > 0);
+         ALTER PUBLICATION p0 RENAME TO p;
+         CREATE RULE k AS ON DELETE TO t DO INSTEAD NOTHING;
+         ALTER RULE k ON t RENAME TO keep;",
+    );
+}
+
+#[test]
+fn secrets_in_server_and_user_mapping_options_are_never_printed() {
+    let setup = |password: &str| {
+        format!(
+            "CREATE FOREIGN DATA WRAPPER w;
+             CREATE SERVER s FOREIGN DATA WRAPPER w OPTIONS (host 'db.internal', password '{password}');
+             CREATE USER MAPPING FOR PUBLIC SERVER s OPTIONS (user 'app', password '{password}');"
+        )
+    };
+    let pair = Pair::new("", &setup("hunter2-old"), &setup("hunter2-new"));
+    let (code, report) = pair.report(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        named(&report),
+        ["foreign_server s", "user_mapping for public server s"]
+    );
+    let human = pair.verify(&[]).code(1).get_output().clone();
+    for output in [
+        report.to_string(),
+        String::from_utf8_lossy(&human.stdout).into_owned(),
+        String::from_utf8_lossy(&human.stderr).into_owned(),
+    ] {
+        assert!(!output.contains("hunter2"), "a secret printed: {output}");
+        assert!(
+            !output.contains("db.internal"),
+            "an option printed: {output}"
+        );
+    }
+    assert!(String::from_utf8_lossy(&human.stdout).contains("user mapping for public server s"));
 }

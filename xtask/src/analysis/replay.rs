@@ -222,13 +222,13 @@ fn count_rows(
 ) -> anyhow::Result<BTreeMap<String, i64>> {
     let selects: Vec<String> = schema
         .objects
-        .keys()
-        .filter(|id| id.kind == ObjectKind::Table)
-        .map(|id| {
+        .values()
+        .filter(|object| object.id.kind == ObjectKind::Table)
+        .map(|object| {
             format!(
                 "SELECT {}::text, count(*) FROM {}",
-                quote_literal(&id.name),
-                quote_qualified(&id.name)
+                quote_literal(&object.id.name),
+                object.sql.qualified()
             )
         })
         .collect();
@@ -239,14 +239,6 @@ fn count_rows(
         .query(&selects.join(" UNION ALL "), &[])
         .context("counting the rows of every table")?;
     Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
-}
-
-/// The model names `public` tables bare and others `schema.table`.
-fn quote_qualified(name: &str) -> String {
-    name.split('.')
-        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(".")
 }
 
 fn quote_literal(text: &str) -> String {

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::ServerArgs;
@@ -13,7 +13,7 @@ use crate::analysis::{self, HistoryAnalysis};
 use crate::config::Config;
 use crate::exit;
 use crate::migrations::{ChainRole, MigrationChain};
-use crate::tree::{Tree, TreeState};
+use crate::tree::Tree;
 use crate::ui::{self, Progress};
 
 /// Lines of the diff shown when `--check` finds the report out of date.
@@ -108,9 +108,7 @@ impl Analyze {
     /// history was never consolidated.
     fn history_dir(&self, root: &Path) -> anyhow::Result<PathBuf> {
         let tree = Tree::new(root);
-        if let TreeState::Interrupted(_) = tree.state()? {
-            bail!("{}", tree.state()?);
-        }
+        super::refuse_if_interrupted(&tree)?;
         if let Some(dir) = &self.dir {
             return Ok(dir.clone());
         }

@@ -54,7 +54,16 @@ impl Consolidate {
 
     fn consolidate(&self, root: &Path) -> anyhow::Result<u8> {
         let tree = self.tree.tree(root);
-        if let TreeState::Interrupted(journal) = tree.state()? {
+        // Held to the end, verification included: no other run may change what is verified.
+        let writer = match self.dry_run {
+            true => None,
+            false => Some(tree.lock_for_writing("consolidate")?),
+        };
+        let state = tree.state()?;
+        if let TreeState::InProgress(_) = state {
+            bail!("{state}");
+        }
+        if let TreeState::Interrupted(journal) = state {
             if journal.operation != Operation::Consolidate {
                 bail!("{journal}");
             }
@@ -63,7 +72,7 @@ impl Consolidate {
                 return Ok(exit::OK);
             }
             // Verification succeeded before the swap began; the journal holds its record.
-            tree::finish(&tree)?;
+            tree::finish(&tree, writer.as_ref().expect("taken unless a dry run"))?;
             println!(
                 "finished the interrupted consolidation: {}",
                 tree.migrations().display()
@@ -124,7 +133,8 @@ impl Consolidate {
                 },
             )
         };
-        tree::consolidate_swap(&tree, &lock, self.force)?;
+        let writer = writer.as_ref().expect("taken unless a dry run");
+        tree::consolidate_swap(&tree, writer, &lock, self.force)?;
         if human {
             println!(
                 "consolidated: {} holds the consolidated set, {} the history; \

@@ -5,20 +5,21 @@ pub mod bench;
 pub mod consolidate;
 pub mod generate;
 pub mod load_pack;
+pub mod rebaseline;
 pub mod rollback;
 pub mod status;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use clap::Args;
 
 use crate::comparison::{self, Comparison};
 use crate::config::{self, Config};
 use crate::migrations::MigrationChain;
 use crate::pack::Pack;
-use crate::pg::ServerOptions;
+use crate::pg::{self, BinariesChoice, ServerOptions};
 use crate::report::Format;
 use crate::schema::accepted::AcceptedDifferences;
 use crate::tree::{self, Tree, TreeState};
@@ -55,6 +56,13 @@ pub struct ServerArgs {
     /// assume [default: `prelude` in <root>/xtask.toml]
     #[arg(long, value_name = "FILE")]
     prelude: Option<PathBuf>,
+
+    /// The throwaway cluster's server binaries: the first found of a major (`17`), or a
+    /// directory holding initdb, pg_ctl and postgres [default: `pg` in <root>/xtask.toml,
+    /// else the first found on PATH, through pg_config, in /usr/lib/postgresql/*/bin or
+    /// in .pg/*/bin (`make pg-install`)]
+    #[arg(long, value_name = "MAJOR|DIR", env = pg::CHOICE_VAR)]
+    pg: Option<BinariesChoice>,
 }
 
 impl ServerArgs {
@@ -62,6 +70,7 @@ impl ServerArgs {
         ServerOptions {
             database_url: self.database_url.clone(),
             prelude: self.prelude.clone().or_else(|| config.prelude.clone()),
+            binaries: self.pg.clone().or_else(|| config.pg.clone()),
         }
     }
 }
@@ -99,29 +108,19 @@ pub struct CompareArgs {
 }
 
 impl CompareArgs {
-    /// Everything that can be checked before a server starts: the pack's files and the
-    /// accepted differences.
+    /// Everything that can be checked before a server starts: the pack's files, the
+    /// accepted differences, and that the prelude is a regular file.
     pub fn prepare(
         &self,
         root: &Path,
         config: &Config,
     ) -> anyhow::Result<(Option<Pack>, AcceptedDifferences)> {
+        if let Some(prelude) = &self.server.options(config).prelude {
+            crate::input::check_regular(prelude)
+                .with_context(|| format!("cannot read prelude {}", prelude.display()))?;
+        }
         let pack = default_pack(root, self.pack.as_deref(), self.no_pack)?;
-        let accepted = match self
-            .accepted
-            .clone()
-            .or_else(|| config.accepted_differences.clone())
-        {
-            Some(path) => AcceptedDifferences::load(&path)?,
-            None => {
-                let default = root.join(config::DEFAULT_ACCEPTED);
-                if default.exists() {
-                    AcceptedDifferences::load(&default)?
-                } else {
-                    AcceptedDifferences::default()
-                }
-            }
-        };
+        let accepted = load_accepted(root, config, self.accepted.as_deref())?;
         Ok((pack, accepted))
     }
 
@@ -166,11 +165,31 @@ pub fn default_pack(
     }
 }
 
-/// Every command starts here: an operation that was cut off must be finished or undone
-/// before anything else reads the directories.
+/// The accepted differences: the file given, else the one `xtask.toml` names, else the
+/// default file if present.
+pub fn load_accepted(
+    root: &Path,
+    config: &Config,
+    given: Option<&Path>,
+) -> anyhow::Result<AcceptedDifferences> {
+    match given.or(config.accepted_differences.as_deref()) {
+        Some(path) => AcceptedDifferences::load(path),
+        None => {
+            let default = root.join(config::DEFAULT_ACCEPTED);
+            if default.exists() {
+                AcceptedDifferences::load(&default)
+            } else {
+                Ok(AcceptedDifferences::default())
+            }
+        }
+    }
+}
+
+/// Every command starts here: an operation that was cut off must be finished or undone,
+/// and one under way must end, before anything else reads the directories.
 pub fn refuse_if_interrupted(tree: &Tree) -> anyhow::Result<TreeState> {
     let state = tree.state()?;
-    if let TreeState::Interrupted(_) = state {
+    if let TreeState::Interrupted(_) | TreeState::InProgress(_) = state {
         bail!("{state}");
     }
     Ok(state)

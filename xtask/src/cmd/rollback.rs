@@ -28,7 +28,8 @@ pub struct Rollback {
 impl Rollback {
     pub fn run(self, root: &Path) -> anyhow::Result<u8> {
         let tree = self.tree.tree(root);
-        match tree::rollback(&tree, self.force) {
+        let writer = tree.lock_for_writing("rollback")?;
+        match tree::rollback(&tree, &writer, self.force) {
             Ok(outcome) => {
                 println!("{outcome}");
                 Ok(exit::OK)

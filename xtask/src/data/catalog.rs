@@ -15,29 +15,11 @@ use postgres::types::Oid;
 use postgres::Transaction;
 
 use super::snapshot::LeftOut;
+use crate::schema::catalog::{display_name, user_relation};
 
-/// The display name of the table `c` in the namespace `n`, as the schema model names it:
-/// bare in `public`, qualified elsewhere.
-macro_rules! table_name {
-    ($n:literal, $c:literal) => {
-        concat!(
-            "(CASE WHEN ",
-            $n,
-            ".nspname = 'public' THEN ",
-            $c,
-            ".relname::text ELSE ",
-            $n,
-            ".nspname || '.' || ",
-            $c,
-            ".relname END)"
-        )
-    };
-}
-
-/// The table `c` in the namespace `n` holds rows of ours: an ordinary or partitioned table
-/// (a partition's rows are read through its parent), outside the system schemas, not part
-/// of an extension, and not the migration bookkeeping. (Naming the extension catalog lets
-/// the server find memberships by index rather than scan `pg_depend`.)
+/// The table `c` in the namespace `n` holds rows of ours: a user relation (see
+/// [`user_relation`]) that is an ordinary or partitioned table (a partition's rows are
+/// read through its parent).
 macro_rules! user_table {
     ($n:literal, $c:literal) => {
         concat!(
@@ -46,15 +28,8 @@ macro_rules! user_table {
             ".relkind IN ('r', 'p') AND NOT ",
             $c,
             ".relispartition AND ",
-            $n,
-            ".nspname NOT IN ('pg_catalog', 'information_schema') AND ",
-            $n,
-            ".nspname !~ '^pg_(toast|temp)' AND ",
-            $c,
-            ".relname <> '_sqlx_migrations' AND NOT EXISTS (SELECT 1 FROM pg_depend e",
-            " WHERE e.classid = 'pg_class'::regclass AND e.objid = ",
-            $c,
-            ".oid AND e.deptype = 'e' AND e.refclassid = 'pg_extension'::regclass))"
+            user_relation!($c, $n),
+            ")"
         )
     };
 }
@@ -130,7 +105,7 @@ const TABLES: &str = concat!(
     "
 SELECT c.oid,
        ",
-    table_name!("n", "c"),
+    display_name!("n.nspname", "c.relname"),
     " AS table_name,
        format('%I.%I', n.nspname, c.relname) AS table_sql,
        c.relkind = 'r' AND pg_relation_size(c.oid) = 0 AS known_empty

@@ -10,22 +10,6 @@ use serde::{Serialize, Serializer};
 
 use super::catalog::{self, TableShape};
 
-/// Values print the same way on both sides whatever the caller's session looks like: dates,
-/// times and intervals in ISO form and UTC, floats exactly, bytea in hex, money in the C
-/// locale, and names of types and relations (`regclass` values) against `public` only.
-/// JIT compilation is off, as for the introspection: compiling a catalog query over
-/// thousands of tables costs more than running it. `SET LOCAL` keeps the caller's session
-/// as it was.
-const SETTINGS: &str = "\
-    SET LOCAL jit = off;
-    SET LOCAL search_path = public;
-    SET LOCAL DateStyle = 'ISO, YMD';
-    SET LOCAL IntervalStyle = 'postgres';
-    SET LOCAL TimeZone = 'UTC';
-    SET LOCAL extra_float_digits = 1;
-    SET LOCAL bytea_output = 'hex';
-    SET LOCAL lc_monetary = 'C';";
-
 /// Why a column is left out of the comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,7 +103,9 @@ impl DataSnapshot {
             .read_only(true)
             .start()
             .context("starting the data snapshot transaction")?;
-        tx.batch_execute(SETTINGS)
+        // Values print under the introspection's settings, so the same on both sides
+        // whatever the caller's session looks like.
+        tx.batch_execute(crate::schema::catalog::SETTINGS)
             .context("fixing the session settings for reading data")?;
         let shapes: Vec<TableShape> = catalog::read_tables(&mut tx)?.into_values().collect();
         let raw_tables = RawTable::read_all(&mut tx, shapes)?;

@@ -8,10 +8,10 @@ mod order;
 pub mod plan;
 mod rows;
 mod sql;
-mod units;
-pub mod write;
 #[cfg(test)]
 mod tests;
+mod units;
+pub mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -89,21 +89,7 @@ fn read_final_state(
         .with_context(|| format!("could not replay {}", history.dir.display()))?;
     progress.phase("reading the final state");
     let schema = introspect(&mut client).context("reading the history's final state")?;
-    let schemas = schema
-        .objects
-        .keys()
-        .filter(|id| id.kind == ObjectKind::Schema)
-        .map(|id| id.name.clone())
-        .chain(
-            schema
-                .objects
-                .values()
-                .filter_map(|o| o.properties.get("schema").cloned()),
-        )
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let names = Names::read(&mut client, schemas)?;
+    let names = Names::read(&mut client)?;
     let rows = rows::read(&mut client, &schema, &names)?;
     let default_versions = client
         .query(

@@ -220,7 +220,14 @@ fn read_migration_file(
         .unwrap_or(rest)
         .replace('_', " ");
 
-    let bytes = fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let bytes = match crate::input::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == io::ErrorKind::InvalidInput => {
+            problems.add(path, err);
+            return Ok(None);
+        }
+        Err(err) => return Err(err).with_context(|| format!("cannot read `{}`", path.display())),
+    };
     let checksum = Sha384::digest(&bytes).to_vec();
     let sql = match String::from_utf8(bytes) {
         Ok(sql) => sql,

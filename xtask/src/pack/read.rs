@@ -114,7 +114,7 @@ fn read_file<T: DeserializeOwned>(
     problems: &mut Vec<Problem>,
 ) -> Option<PackFile<T>> {
     let path = dir.join(relative);
-    let text = match fs::read_to_string(&path) {
+    let text = match crate::input::read_to_string(&path) {
         Ok(text) => text,
         Err(err) => {
             problems.push(Problem::in_file(&path, format!("cannot read: {err}")));
@@ -184,7 +184,8 @@ fn read_directory<T: Definition + DeserializeOwned>(
     let mut complete = true;
     for name in names {
         let relative = Path::new(T::DIRECTORY).join(&name);
-        if !dir.join(&relative).is_file() {
+        // Only a directory is skipped: a link or FIFO named *.yaml is refused by read_file.
+        if dir.join(&relative).is_dir() {
             continue;
         }
         match name.extension().and_then(|extension| extension.to_str()) {

@@ -36,9 +36,19 @@ pub(crate) struct CleanupGuard {
 }
 
 impl CleanupGuard {
+    /// Once an interruption is being handled, parks the caller instead: the handler has
+    /// taken the cleanups it runs, and whatever the caller was about to create would be
+    /// left behind.
     pub(crate) fn register(cleanup: impl FnOnce() + Send + 'static) -> CleanupGuard {
         install_interrupt_handler();
-        let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut registry = loop {
+            let registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+            if !interrupted() {
+                break registry;
+            }
+            drop(registry);
+            yield_to_interruption();
+        };
         let id = registry.next_id;
         registry.next_id += 1;
         registry.pending.insert(id, Box::new(cleanup));
@@ -92,13 +102,26 @@ fn run_all_and_exit() {
     std::process::exit(INTERRUPTED_EXIT_CODE);
 }
 
+fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Fails once an interruption is being handled: work that fills a scratch directory
+/// checks it between steps, so that the cleanup waiting for that work does not wait long.
+pub(crate) fn bail_if_interrupted() -> anyhow::Result<()> {
+    if interrupted() {
+        anyhow::bail!("interrupted");
+    }
+    Ok(())
+}
+
 /// Once an interruption is being handled, parks the calling thread for good: the handler
 /// ends the process when its cleanup is done. The main thread calls it before it reports
 /// its outcome, so that it neither exits while a cluster is still being removed (leaving
 /// the rest behind) nor reports the errors the interruption itself caused (a connection
 /// the stopping server closed).
 pub fn yield_to_interruption() {
-    while INTERRUPTED.load(Ordering::SeqCst) {
+    while interrupted() {
         std::thread::park();
     }
 }

@@ -4,14 +4,15 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use xshell::{Cmd, Shell};
 
 use super::account::ServerAccount;
-use super::binaries::ServerBinaries;
-use super::cleanup::CleanupGuard;
+use super::binaries::{BinariesChoice, ServerBinaries};
+use super::cleanup::{self, CleanupGuard};
 use super::initdb_cache::InitdbCache;
 
 /// The socket file name holds the port; the socket directory is ours alone, so the
@@ -77,6 +78,11 @@ struct ClusterControl {
     binaries: ServerBinaries,
     account: ServerAccount,
     dir: PathBuf,
+    /// Held while files are put into the directory and the server starts, and by the
+    /// cleanup before it stops the server and removes the directory: otherwise an
+    /// interruption removes the directory while it is still being filled (and fails with
+    /// "Directory not empty"), or looks for a server that is only about to start.
+    work: Arc<Mutex<()>>,
 }
 
 impl ClusterControl {
@@ -98,6 +104,7 @@ impl ClusterControl {
     /// A configured, running cluster: from a copy of the cached `initdb` output when there
     /// is a good one, else from `initdb` (which then fills the cache).
     fn create_data_dir(&self) -> anyhow::Result<()> {
+        let _working = self.work.lock().unwrap_or_else(PoisonError::into_inner);
         let cache = self.initdb_cache();
         if let Some(cache) = &cache {
             if cache.copy_to(&self.data_dir()) {
@@ -154,6 +161,7 @@ impl ClusterControl {
     }
 
     fn initdb(&self) -> anyhow::Result<()> {
+        cleanup::bail_if_interrupted()?;
         let sh = self.shell()?;
         let cmd = self.on_data_dir(&sh, "initdb").args(INITDB_OPTIONS);
         run_tool(cmd, "initdb")
@@ -187,6 +195,7 @@ impl ClusterControl {
     }
 
     fn start(&self) -> anyhow::Result<()> {
+        cleanup::bail_if_interrupted()?;
         let sh = self.shell()?;
         let cmd = self
             .on_data_dir(&sh, "pg_ctl")
@@ -296,12 +305,13 @@ fn memory_dir_has_room() -> bool {
 /// A running cluster in a temporary directory; stopped and removed when dropped.
 pub(crate) struct ThrowawayCluster {
     dir: PathBuf,
+    binaries: ServerBinaries,
     _cleanup: CleanupGuard,
 }
 
 impl ThrowawayCluster {
-    pub(crate) fn start() -> anyhow::Result<ThrowawayCluster> {
-        let binaries = ServerBinaries::find()?;
+    pub(crate) fn start(choice: Option<&BinariesChoice>) -> anyhow::Result<ThrowawayCluster> {
+        let binaries = ServerBinaries::find(choice)?;
         let account = ServerAccount::detect(&Shell::new()?)?;
         let parent = scratch_parent_dir();
         let temp_dir = tempfile::Builder::new()
@@ -318,11 +328,16 @@ impl ThrowawayCluster {
             binaries,
             account,
             dir: temp_dir.path().to_path_buf(),
+            work: Arc::default(),
         };
 
         // Registered before initdb, so that Ctrl-C from here on also removes the directory.
         let cleanup_control = control.clone();
         let cleanup = CleanupGuard::register(move || {
+            let _idle = cleanup_control
+                .work
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             cleanup_control.stop_if_running();
             if let Err(err) = temp_dir.close() {
                 eprintln!("warning: could not remove the scratch cluster directory: {err}");
@@ -332,6 +347,7 @@ impl ThrowawayCluster {
         control.create_data_dir()?;
         Ok(ThrowawayCluster {
             dir: control.dir,
+            binaries: control.binaries,
             _cleanup: cleanup,
         })
     }
@@ -353,6 +369,11 @@ impl ThrowawayCluster {
             "postgresql:///{dbname}?host={}&port={PORT}&user={SUPERUSER}",
             self.dir.display()
         )
+    }
+
+    /// The server binaries it runs.
+    pub(crate) fn binaries(&self) -> &ServerBinaries {
+        &self.binaries
     }
 
     /// The temporary directory: data directory, socket and server log.

@@ -3,27 +3,31 @@
 
 mod account;
 mod binaries;
+mod capabilities;
 mod cleanup;
 mod cluster;
 mod initdb_cache;
+mod owner;
 mod redact;
 #[cfg(test)]
 pub mod testing;
 
+use std::collections::BTreeSet;
 use std::fmt;
-use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
 use postgres::NoTls;
 
 use crate::migrations::MigrationError;
+pub use binaries::{BinariesChoice, CHOICE_VAR};
+pub use capabilities::Capabilities;
 pub use cleanup::yield_to_interruption;
 use cleanup::CleanupGuard;
 use cluster::ThrowawayCluster;
+use owner::Owner;
 pub use redact::redact_database_url;
 
 /// PostgreSQL truncates identifiers longer than this (NAMEDATALEN - 1).
@@ -40,10 +44,12 @@ pub struct ServerOptions {
     /// SQL run once, as superuser, in a template database that every scratch database is
     /// created from (roles, schemas owned by other systems).
     ///
-    /// Roles are global to a server: on a server named by URL, the roles a prelude creates
-    /// outlive the run (only databases are dropped), so such a prelude should create them
-    /// only if they do not exist yet.
+    /// Roles are global to a server: on a server named by URL, the roles that the prelude
+    /// (or a migration) creates are dropped again at the end of the run.
     pub prelude: Option<PathBuf>,
+    /// The server binaries of the throwaway cluster (ignored with `database_url`); `None`
+    /// leaves the choice to `XTASK_PG`, else to the order of discovery.
+    pub binaries: Option<BinariesChoice>,
 }
 
 impl fmt::Debug for ServerOptions {
@@ -52,6 +58,7 @@ impl fmt::Debug for ServerOptions {
         f.debug_struct("ServerOptions")
             .field("database_url", &database_url)
             .field("prelude", &self.prelude)
+            .field("binaries", &self.binaries)
             .finish()
     }
 }
@@ -64,8 +71,16 @@ impl fmt::Debug for ServerOptions {
 pub struct ScratchServer {
     // Fields drop in this order: the admin connection closes, then the template is
     // dropped, then the cluster (if ours) stops.
-    admin: Mutex<postgres::Client>,
+    /// Shared with the cleanups that drop databases, which take it first: a Ctrl-C while
+    /// `CREATE DATABASE` runs on it then drops the database once it exists, rather than
+    /// before, which would leave it behind.
+    admin: Arc<Mutex<postgres::Client>>,
     template: Option<TemplateDatabase>,
+    /// On a server named by URL, drops the roles the run created, after the databases.
+    _roles_cleanup: Option<CleanupGuard>,
+    /// The roles there were once the prelude had run: those of `initdb`, of the prelude
+    /// and, on a server named by URL, of whoever else uses it.
+    existing_roles: BTreeSet<String>,
     admin_config: postgres::Config,
     description: String,
     version: String,
@@ -90,9 +105,13 @@ impl ScratchServer {
                 (None, config, format!("server at {redacted}"))
             }
             None => {
-                let cluster = ThrowawayCluster::start()?;
+                let cluster = ThrowawayCluster::start(options.binaries.as_ref())?;
                 let config = cluster.config("postgres");
-                let description = format!("scratch cluster in {}", cluster.dir().display());
+                let description = format!(
+                    "scratch cluster in {} (server binaries in {})",
+                    cluster.dir().display(),
+                    cluster.binaries().bindir().display()
+                );
                 (Some(cluster), config, description)
             }
         };
@@ -109,10 +128,23 @@ impl ScratchServer {
             .parse::<u32>()
             .with_context(|| format!("unexpected server_version_num {version_num:?}"))?
             / 10_000;
+        capabilities::ensure_supported(major_version, &format!("{description}, {version}"))?;
 
+        let roles_cleanup = cluster.is_none().then(|| {
+            let roles_before = role_names(&mut admin);
+            let admin_config = admin_config.clone();
+            CleanupGuard::register(move || {
+                let dropped = roles_before.and_then(|keep| drop_roles_except(&admin_config, &keep));
+                if let Err(err) = dropped {
+                    eprintln!("warning: could not drop the roles this run created: {err:#}");
+                }
+            })
+        });
         let mut server = ScratchServer {
-            admin: Mutex::new(admin),
+            admin: Arc::new(Mutex::new(admin)),
             template: None,
+            _roles_cleanup: roles_cleanup,
+            existing_roles: BTreeSet::new(),
             admin_config,
             description,
             version,
@@ -122,7 +154,21 @@ impl ScratchServer {
         if let Some(prelude) = &options.prelude {
             server.template = Some(server.create_template(prelude)?);
         }
+        server.existing_roles =
+            role_names(&mut server.admin.lock().unwrap_or_else(PoisonError::into_inner))?;
         Ok(server)
+    }
+
+    /// The roles that were there before any migration ran (see [`ServerOptions::prelude`]).
+    pub fn existing_roles(&self) -> &BTreeSet<String> {
+        &self.existing_roles
+    }
+
+    /// Drops every role that was not there before the migrations ran, so that the next
+    /// side replays on the server as the first one found it; returns their names.
+    pub fn drop_created_roles(&self) -> anyhow::Result<Vec<String>> {
+        drop_roles_except(&self.admin_config, &self.existing_roles)
+            .with_context(|| format!("cannot drop the roles created on the {}", self.description))
     }
 
     /// `server_version` as the server reports it, e.g. `15.19 (Debian 15.19-0+deb12u1)`.
@@ -166,9 +212,10 @@ impl ScratchServer {
     ) -> anyhow::Result<Option<CleanupGuard>> {
         // Registered before creating: a Ctrl-C in between must not leave the database.
         let cleanup = self.cluster.is_none().then(|| {
-            let admin_config = self.admin_config.clone();
+            let (admin, admin_config) = (Arc::clone(&self.admin), self.admin_config.clone());
             let (name, major_version) = (name.to_owned(), self.major_version);
             CleanupGuard::register(move || {
+                let _creation_done = admin.lock().unwrap_or_else(PoisonError::into_inner);
                 if let Err(err) = drop_database(&admin_config, &name, major_version) {
                     eprintln!("warning: could not drop scratch database {name}: {err:#}");
                 }
@@ -194,7 +241,7 @@ impl ScratchServer {
     }
 
     fn create_template(&self, prelude: &Path) -> anyhow::Result<TemplateDatabase> {
-        let sql = std::fs::read_to_string(prelude)
+        let sql = crate::input::read_to_string(prelude)
             .with_context(|| format!("cannot read prelude {}", prelude.display()))?;
         let name = unique_database_name("template");
         let cleanup = self.create_database_from(&name, "template0")?;
@@ -286,6 +333,30 @@ fn show_setting(client: &mut postgres::Client, setting: &str) -> anyhow::Result<
     Ok(row.get(0))
 }
 
+fn role_names(client: &mut postgres::Client) -> anyhow::Result<BTreeSet<String>> {
+    let rows = client
+        .query("SELECT rolname::text FROM pg_roles", &[])
+        .map_err(postgres_error)
+        .context("cannot list the roles")?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+/// Drops every role not in `keep`, through a fresh connection; returns their names.
+fn drop_roles_except(
+    admin_config: &postgres::Config,
+    keep: &BTreeSet<String>,
+) -> anyhow::Result<Vec<String>> {
+    let mut client = admin_config.connect(NoTls).map_err(postgres_error)?;
+    let created: Vec<String> = role_names(&mut client)?.difference(keep).cloned().collect();
+    for role in &created {
+        client
+            .batch_execute(&format!("DROP ROLE IF EXISTS {}", quote_ident(role)))
+            .map_err(postgres_error)
+            .with_context(|| format!("cannot drop role {role}"))?;
+    }
+    Ok(created)
+}
+
 /// Through a fresh connection, since the one that created it may be in use or gone.
 fn drop_database(
     admin_config: &postgres::Config,
@@ -307,17 +378,17 @@ fn drop_database(
     .map_err(postgres_error)
 }
 
-/// `xtask_<label>_<pid>_<n>_<random>`: unique within this process by `n`, across
-/// processes and runs by pid and the random part.
+/// Every scratch database's name starts so, then its owner's tag ([`Owner::tag`]).
+const DATABASE_PREFIX: &str = "xtask_";
+
+/// `xtask_<owner tag>_<label>_<n>`: unique within this process by `n`, across processes
+/// and runs by the owner's tag, which also lets a later run tell a leftover of a dead run
+/// (see [`drop_leftover_databases`]).
 fn unique_database_name(label: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let random = std::collections::hash_map::RandomState::new().hash_one(nanos) & 0xff_ffff;
-    let suffix = format!("_{}_{n}_{random:06x}", std::process::id());
-    let prefix = "xtask_";
+    let prefix = format!("{DATABASE_PREFIX}{}_", Owner::current().tag());
+    let suffix = format!("_{n}");
     let label: String = label
         .chars()
         .map(|c| {
@@ -332,13 +403,13 @@ fn unique_database_name(label: &str) -> String {
     format!("{prefix}{label}{suffix}")
 }
 
-fn quote_ident(name: &str) -> String {
+pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A server error as its own text (severity, message, detail, hint); the driver's error
 /// would print that text twice in a cause chain.
-fn postgres_error(err: postgres::Error) -> anyhow::Error {
+pub(crate) fn postgres_error(err: postgres::Error) -> anyhow::Error {
     match err.as_db_error() {
         Some(db) => anyhow::anyhow!("{db}"),
         None => anyhow::Error::new(err),

@@ -76,7 +76,7 @@ pub struct AcceptedDifferences {
 
 impl AcceptedDifferences {
     pub fn load(path: &Path) -> anyhow::Result<AcceptedDifferences> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::input::read_to_string(path)
             .with_context(|| format!("cannot read accepted differences {}", path.display()))?;
         let mut accepted: AcceptedDifferences = toml::from_str(&text).with_context(|| {
             format!("{}: not a valid accepted-differences file", path.display())

@@ -1,21 +1,26 @@
 //! Reading the catalog into a [`Schema`]: one query per object kind for the whole database.
 //!
 //! All queries run in one read-only repeatable-read transaction, so they see one snapshot,
-//! under fixed settings (see [`queries::SETTINGS`]) so that two databases print their
+//! under fixed settings (see [`SETTINGS`]) so that two databases print their
 //! definitions the same way whatever the caller's session looks like.
 
+#[macro_use]
 mod queries;
+mod kinds;
 #[cfg(test)]
 mod tests;
 
 use anyhow::Context;
 use postgres::{IsolationLevel, Row};
 
+use super::catalog::SETTINGS;
 use super::model::{ObjectId, ObjectKind, Schema, SchemaObject};
+use crate::pg::Capabilities;
 
 /// The query that lists each kind of object.
-const QUERIES: [(ObjectKind, &str); 15] = [
+const QUERIES: [(ObjectKind, &str); 16] = [
     (ObjectKind::Extension, queries::EXTENSIONS),
+    (ObjectKind::ExtensionMember, queries::EXTENSION_MEMBERS),
     (ObjectKind::Schema, queries::SCHEMAS),
     (ObjectKind::Enum, queries::ENUMS),
     (ObjectKind::Domain, queries::DOMAINS),
@@ -40,35 +45,42 @@ pub fn introspect(client: &mut postgres::Client) -> anyhow::Result<Schema> {
         .read_only(true)
         .start()
         .context("starting the introspection transaction")?;
-    tx.batch_execute(queries::SETTINGS)
+    tx.batch_execute(SETTINGS)
         .context("fixing the session settings for introspection")?;
 
+    let versions = tx
+        .query_one(
+            "SELECT current_setting('server_version'), \
+                    current_setting('server_version_num')::int",
+            &[],
+        )
+        .context("reading server_version")?;
+    let capabilities = Capabilities::of(versions.get::<_, i32>(1).unsigned_abs());
     let mut schema = Schema {
-        server_version: tx
-            .query_one("SHOW server_version", &[])
-            .context("reading server_version")?
-            .get(0),
+        server_version: versions.get(0),
         ..Schema::default()
     };
     let mut objects = Vec::new();
     let mut columns = Vec::new();
     for (kind, sql) in QUERIES {
         let rows = tx
-            .query(sql, &[])
+            .query(&*capabilities.sql(sql)?, &[])
             .with_context(|| format!("listing the {kind} objects"))?;
         for row in &rows {
             let object =
                 object_from_row(kind, row).with_context(|| format!("reading a {kind} row"))?;
-            if let (ObjectKind::Column, Some(table)) = (kind, &object.table) {
-                let column = object.id.name[table.len() + 1..].to_owned();
+            if let (ObjectKind::Column, Some(table), Some(column)) =
+                (kind, &object.table, &object.sql.member)
+            {
                 let position: i16 = row
                     .try_get(POSITION)
                     .context("reading the position of a column")?;
-                columns.push((table.clone(), position, column));
+                columns.push((table.clone(), position, column.clone()));
             }
             objects.push(object);
         }
     }
+    kinds::read(&mut tx, &schema.server_version, &mut objects)?;
     tx.commit()?;
     // Sorted first, the map is built in one pass rather than by a search per object.
     objects.sort_unstable_by(|a, b| a.id.cmp(&b.id));
@@ -83,10 +95,12 @@ pub fn introspect(client: &mut postgres::Client) -> anyhow::Result<Schema> {
 /// The column query's column that orders a table's columns (see [`queries::COLUMNS`]).
 const POSITION: &str = "position";
 
-/// Maps one row of a kind's query to an object: `name` and `table` name it, every other
-/// column but [`POSITION`] is a property of the same name, and NULL ones are left out.
-fn object_from_row(kind: ObjectKind, row: &Row) -> anyhow::Result<SchemaObject> {
+/// Maps one row of a kind's query to an object: the `sql_*` columns (or `name`) and
+/// `table` name it, every other column but [`POSITION`] is a property of the same name,
+/// and NULL ones are left out (see [`queries`] for the columns).
+pub(super) fn object_from_row(kind: ObjectKind, row: &Row) -> anyhow::Result<SchemaObject> {
     let mut object = SchemaObject::new(kind, String::new(), None);
+    let mut display = None;
     for (i, column) in row.columns().iter().enumerate() {
         if column.name() == POSITION {
             continue;
@@ -95,13 +109,27 @@ fn object_from_row(kind: ObjectKind, row: &Row) -> anyhow::Result<SchemaObject> 
             .try_get(i)
             .with_context(|| format!("column {} must be text", column.name()))?;
         match column.name() {
-            "name" => object.id.name = value.context("an object without a name")?,
+            "name" => display = value,
+            "sql_schema" => object.sql.schema = value,
+            "sql_name" => object.sql.name = value.unwrap_or_default(),
+            "sql_member" => object.sql.member = value,
+            "sql_arguments" => object.sql.arguments = value,
             "table" => object.table = value,
             property => {
                 object.set(property, value);
             }
         }
     }
+    match display {
+        Some(display) => {
+            if object.sql.name.is_empty() {
+                object.sql.name.clone_from(&display);
+            }
+            object.id.name = display;
+        }
+        None => object.id.name = object.sql.display(),
+    }
+    anyhow::ensure!(!object.id.name.is_empty(), "an object without a name");
     Ok(object)
 }
 

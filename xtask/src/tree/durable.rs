@@ -49,8 +49,9 @@ pub fn move_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
         (true, false) => rename(from, to),
         (false, true) => Ok(()),
         (true, true) => bail!(
-            "both {} and {} exist, so it is unclear which holds what: compare them and \
-             remove the one that is a stale copy",
+            "both {} and {} exist, so it is unclear which holds what; nothing was moved. \
+             Either may hold the only copy of its files: keep both, and compare them with \
+             version control before moving either out of the repository",
             from.display(),
             to.display()
         ),

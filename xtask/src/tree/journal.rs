@@ -15,6 +15,10 @@ use super::JOURNAL_FILE;
 /// Set to a failpoint name in a debug build to have the process SIGKILL itself there.
 #[cfg(debug_assertions)]
 pub const FAILPOINT_VAR: &str = "XTASK_FAILPOINT";
+/// Set to `STOP` beside `XTASK_FAILPOINT` to have the process stop itself there instead,
+/// until sent SIGCONT: a run frozen half-way, as a second run sees it.
+#[cfg(debug_assertions)]
+pub const FAILPOINT_SIGNAL_VAR: &str = "XTASK_FAILPOINT_SIGNAL";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -89,7 +93,7 @@ pub struct Journal {
     pub steps: Vec<Step>,
     /// How many steps of the plan are done; the next one may be partly done.
     pub completed: usize,
-    /// The staging directory the operation uses (relative to the root unless outside it),
+    /// The staging directory the operation uses, relative to the root (plain names only),
     /// whatever a later run is configured with.
     pub staging: PathBuf,
     /// The record a consolidation writes, kept here so it can be finished without
@@ -124,7 +128,7 @@ impl Journal {
             .with_context(|| format!("{}: not a valid journal", path.display()))?;
         journal
             .check_plan()
-            .with_context(|| format!("{}: written by another version of xtask", path.display()))?;
+            .with_context(|| format!("{}: not a journal xtask writes", path.display()))?;
         Ok(Some(journal))
     }
 
@@ -150,6 +154,16 @@ impl Journal {
         }
         if self.completed > self.steps.len() {
             bail!("{} steps completed of {}", self.completed, self.steps.len());
+        }
+        let plain_names = self
+            .staging
+            .components()
+            .all(|part| matches!(part, std::path::Component::Normal(_)));
+        if !plain_names || self.staging.as_os_str().is_empty() {
+            bail!(
+                "its staging directory {} is not a directory inside the root",
+                self.staging.display()
+            );
         }
         if self.operation != Operation::Rollback && self.lock.is_none() {
             bail!("a consolidation journal without its lock record");
@@ -231,9 +245,15 @@ pub fn failpoint(name: &str) {
     #[cfg(debug_assertions)]
     if std::env::var_os(FAILPOINT_VAR).is_some_and(|wanted| wanted == name) {
         let pid = std::process::id().to_string();
+        let stop = std::env::var_os(FAILPOINT_SIGNAL_VAR).is_some_and(|signal| signal == "STOP");
+        let signal = if stop { "-STOP" } else { "-9" };
         let _ = std::process::Command::new("kill")
-            .args(["-9", &pid])
+            .args([signal, &pid])
             .status();
+        if stop {
+            // Continued by SIGCONT: the run goes on from here.
+            return;
+        }
         // The signal is delivered before `kill` returns; should it have failed, stop anyway.
         std::process::abort();
     }

@@ -4,12 +4,17 @@
 
 use std::path::Path;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::durable;
 use super::manifest::Manifest;
+use crate::schema::fingerprint::hex;
+
+/// The key of the digest over the record's other fields.
+pub const DIGEST_KEY: &str = "record-digest";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -52,11 +57,15 @@ impl LockRecord {
         }
     }
 
+    /// The record's text: its fields, preceded by `record-digest`, the SHA-256 of the
+    /// fields as written, so that an edit of any of them is named on reading.
     pub fn to_toml(&self) -> String {
         let body = toml::to_string(self).expect("a lock record always serializes");
         format!(
             "# Written by `cargo xtask consolidate`; read by `status` and `rollback`.\n\
-             # Do not edit: the manifests' digests are checked.\n{body}"
+             # Do not edit: the record's and the manifests' digests are checked.\n\
+             {DIGEST_KEY} = \"{}\"\n{body}",
+            hex(&Sha256::digest(body.as_bytes()))
         )
     }
 
@@ -68,12 +77,29 @@ impl LockRecord {
     pub fn read(path: &Path) -> anyhow::Result<LockRecord> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read lock record {}", path.display()))?;
-        toml::from_str(&text).with_context(|| {
+        let invalid = || {
             format!(
                 "{}: not a valid lock record; restore it from version control",
                 path.display()
             )
-        })
+        };
+        let mut fields: toml::Table = toml::from_str(&text).with_context(invalid)?;
+        let recorded = match fields.remove(DIGEST_KEY) {
+            Some(toml::Value::String(digest)) => digest,
+            _ => bail!("{}: `{DIGEST_KEY}` is missing", invalid()),
+        };
+        let record: LockRecord = toml::Value::Table(fields)
+            .try_into()
+            .with_context(invalid)?;
+        let body = toml::to_string(&record).expect("a lock record always serializes");
+        if hex(&Sha256::digest(body.as_bytes())) != recorded {
+            bail!(
+                "{}: the record was edited: its {DIGEST_KEY} does not match its fields; restore \
+                 it from version control",
+                path.display()
+            );
+        }
+        Ok(record)
     }
 }
 
@@ -125,5 +151,42 @@ pub(super) mod tests {
             "{err}"
         );
         assert!(err.contains("the digest does not match"), "{err}");
+    }
+
+    #[test]
+    fn an_edited_field_of_the_record_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("00001_init.sql"), "CREATE TABLE pack ();").unwrap();
+        let manifest = Manifest::of_dir(dir.path()).unwrap();
+        let path = dir.path().join("consolidation.lock");
+        let record = LockRecord {
+            pack_digest: Some("c".repeat(64)),
+            ..sample(manifest.clone(), manifest)
+        };
+        record.write(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (from, to) in [
+            ("postgres-version = \"17.2\"", "postgres-version = \"18.1\""),
+            (&"a".repeat(64), &"d".repeat(64)),
+            (&"b".repeat(64), &"d".repeat(64)),
+            (&"c".repeat(64), &"d".repeat(64)),
+            ("2026-02-04T10:00:00Z", "2026-02-05T10:00:00Z"),
+        ] {
+            assert!(text.contains(from), "{from}");
+            std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+            let err = format!("{:#}", LockRecord::read(&path).unwrap_err());
+            assert!(
+                err.contains("consolidation.lock: the record was edited"),
+                "{from}: {err}"
+            );
+        }
+        let without = text
+            .lines()
+            .filter(|line| !line.starts_with(DIGEST_KEY))
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(&path, without).unwrap();
+        let err = format!("{:#}", LockRecord::read(&path).unwrap_err());
+        assert!(err.contains("`record-digest` is missing"), "{err}");
     }
 }

@@ -55,9 +55,9 @@ impl Manifest {
             if name == MANIFEST_FILE || name == LOCK_FILE {
                 continue;
             }
-            let bytes =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            files.insert(name, hex(&Sha256::digest(&bytes)));
+            let hash = crate::input::hash::<Sha256>(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            files.insert(name, hex(&hash));
         }
         Ok(Manifest { files })
     }

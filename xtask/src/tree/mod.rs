@@ -8,15 +8,18 @@
 //! <root>/migrations.old/MANIFEST.sum      its manifest (manifest::Manifest)
 //! <root>/migrations.new/                  the staged consolidated set (configurable)
 //! <root>/.xtask-journal                   only while a swap is under way or interrupted
+//! <root>/.xtask-writer                    only while a run holds the writer lock (writer)
 //! ```
 //!
 //! Only filesystem work here; no database.
 
+pub mod baseline;
 mod durable;
 pub mod journal;
 pub mod lock;
 pub mod manifest;
 pub mod swap;
+mod writer;
 
 #[cfg(test)]
 mod tests;
@@ -24,10 +27,13 @@ mod tests;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
+
 pub use journal::{Journal, Operation};
 pub use lock::{LockRecord, SideRecord};
 pub use manifest::{Manifest, ManifestChange};
 pub use swap::{consolidate_swap, finish, preflight_consolidate, rollback, BackupChanged};
+pub use writer::{Holder, WriterLock};
 
 use manifest::list_changes;
 
@@ -40,6 +46,8 @@ pub const MANIFEST_FILE: &str = "MANIFEST.sum";
 pub const LOCK_FILE: &str = "consolidation.lock";
 /// At the root, only while an operation is under way or after one was cut off.
 pub const JOURNAL_FILE: &str = ".xtask-journal";
+/// At the root, while a run that may change the tree holds the writer lock.
+pub const WRITER_FILE: &str = ".xtask-writer";
 /// The backup while it is being copied; renamed to `migrations.old/` once whole.
 const BACKUP_PARTIAL_DIR: &str = "migrations.old.partial";
 /// The history between leaving `migrations/` and being removed (its copy is the backup).
@@ -90,11 +98,48 @@ impl Tree {
         self.backup().join(MANIFEST_FILE)
     }
 
-    /// The staging directory as a journal records it: relative to the root when under it,
-    /// so that the journal stays valid if the repository is moved.
-    fn staging_as_recorded(&self) -> PathBuf {
-        let relative = self.staging.strip_prefix(&self.root);
-        relative.map_or_else(|_| self.staging.clone(), Path::to_path_buf)
+    /// The staging directory as a journal records it: its path inside the root, plain
+    /// names only, so that the journal stays valid if the repository is moved. Refuses,
+    /// before anything moves, a staging directory that is not a directory of its own inside
+    /// the root: compared by canonical path, `../repo/migrations` is `migrations/`, and a
+    /// directory inside `migrations/` would move with it.
+    fn staging_as_recorded(&self) -> anyhow::Result<PathBuf> {
+        let refuse = |why: &str| {
+            anyhow::anyhow!(
+                "the staging directory {} {why}: choose a directory of its own inside the \
+                 root, such as {DEFAULT_STAGING_DIR}/",
+                self.staging.display()
+            )
+        };
+        let root = canonical(&self.root)?;
+        if std::fs::symlink_metadata(&self.staging).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(refuse(
+                "is a symbolic link, which a rename would move instead of the set",
+            ));
+        }
+        let staging = canonical(&self.staging)?;
+        let relative = staging
+            .strip_prefix(&root)
+            .ok()
+            .filter(|relative| !relative.as_os_str().is_empty())
+            .ok_or_else(|| refuse(&format!("is not inside the root {}", root.display())))?;
+        let reserved = [
+            self.migrations(),
+            self.backup(),
+            self.backup_partial(),
+            self.outgoing(),
+            self.outgoing_partial(),
+        ];
+        for dir in reserved {
+            let dir = canonical(&dir)?;
+            if staging.starts_with(&dir) || dir.starts_with(&staging) {
+                return Err(refuse(&format!(
+                    "is {}, or holds it, or lies inside it",
+                    dir.display()
+                )));
+            }
+        }
+        Ok(relative.to_path_buf())
     }
 
     fn backup_partial(&self) -> PathBuf {
@@ -109,6 +154,31 @@ impl Tree {
         self.root.join(OUTGOING_PARTIAL_DIR)
     }
 
+    /// The directories of the tree that exist, by name, for advice about a broken journal.
+    fn present_dirs(&self) -> Vec<String> {
+        let mut dirs = vec![self.migrations(), self.backup(), self.staging.clone()];
+        dirs.extend(self.leftovers());
+        dirs.iter()
+            .filter(|dir| dir.is_dir())
+            .map(|dir| format!("{}/", dir.display()))
+            .collect()
+    }
+
+    /// Files of `dir` that have no identical copy in `migrations/`, `migrations.old/` or the
+    /// staging directory: what would be lost with it. A directory that cannot be read
+    /// counts as holding only copies.
+    fn files_only_in(&self, dir: &Path) -> Result<Vec<String>, String> {
+        let files = Manifest::of_dir(dir).map_err(|err| format!("{err:#}"))?;
+        let mut only_here: Vec<String> = files.files().keys().cloned().collect();
+        for other in [self.migrations(), self.backup(), self.staging.clone()] {
+            if let Ok(copy) = Manifest::of_dir(&other) {
+                let kept = files.files_not_in(&copy);
+                only_here.retain(|name| kept.contains(name));
+            }
+        }
+        Ok(only_here)
+    }
+
     /// Working directories of the swap that exist although no journal says why.
     fn leftovers(&self) -> Vec<PathBuf> {
         [
@@ -121,14 +191,36 @@ impl Tree {
         .collect()
     }
 
-    /// Which of the known states the directories are in. Errors only when the journal
-    /// cannot be read; a manifest that cannot be checked is reported in the state.
+    /// Takes the tree's writer lock for the whole run of `command`, or refuses naming the
+    /// run that holds it. Every change to the tree needs it.
+    pub fn lock_for_writing(&self, command: &str) -> anyhow::Result<WriterLock> {
+        WriterLock::acquire(&self.root, command)
+    }
+
+    /// Which of the known states the directories are in. Errors only when the directories
+    /// cannot be listed; a journal or manifest that cannot be read is reported in the state.
     pub fn state(&self) -> anyhow::Result<TreeState> {
-        if let Some(journal) = Journal::read(&self.root)? {
-            return Ok(TreeState::Interrupted(Box::new(journal)));
+        match Journal::read(&self.root) {
+            Ok(Some(journal)) => {
+                return Ok(match writer::live_holder(&self.root) {
+                    Some(holder) => TreeState::InProgress(holder),
+                    None => TreeState::Interrupted(Box::new(journal)),
+                })
+            }
+            Ok(None) => {}
+            Err(err) => {
+                return Ok(TreeState::Inconsistent(Inconsistency::UnreadableJournal {
+                    reason: format!("{err:#}"),
+                    present: self.present_dirs(),
+                }))
+            }
         }
         if let Some(leftover) = self.leftovers().into_iter().next() {
-            return Ok(TreeState::Inconsistent(Inconsistency::Leftover(leftover)));
+            let only_here = self.files_only_in(&leftover);
+            return Ok(TreeState::Inconsistent(Inconsistency::Leftover {
+                dir: leftover,
+                only_here,
+            }));
         }
         let has_migrations = self.migrations().is_dir();
         let has_staging = self.staging.exists();
@@ -143,9 +235,7 @@ impl Tree {
             () if has_lock && has_staging => Inconsistency::StagingBesideConsolidated,
             () if has_lock => {
                 return Ok(TreeState::Consolidated(ConsolidatedChecks {
-                    backup: ManifestCheck::run(&self.backup(), || {
-                        Manifest::read(&self.manifest_path())
-                    }),
+                    backup: self.check_backup(),
                     migrations: ManifestCheck::run(&self.migrations(), || {
                         Ok(LockRecord::read(&self.lock_path())?.consolidated.manifest)
                     }),
@@ -155,6 +245,27 @@ impl Tree {
             () => return Ok(TreeState::HistoryOnly),
         };
         Ok(TreeState::Inconsistent(inconsistency))
+    }
+
+    /// `migrations.old/` against the history the lock record says was consolidated, and
+    /// its `MANIFEST.sum` against that record too: a history edited and its manifest
+    /// regenerated matches the manifest, not the record.
+    fn check_backup(&self) -> ManifestCheck {
+        let recorded = || Ok(LockRecord::read(&self.lock_path())?.history.manifest);
+        let check = ManifestCheck::run(&self.backup(), recorded);
+        if check != ManifestCheck::Intact {
+            return check;
+        }
+        let matches = recorded()
+            .and_then(|recorded: Manifest| Ok(Manifest::read(&self.manifest_path())? == recorded));
+        match matches {
+            Ok(true) => ManifestCheck::Intact,
+            Ok(false) => ManifestCheck::Unreadable(format!(
+                "its {MANIFEST_FILE} is not the manifest of the history recorded in \
+                 migrations/{LOCK_FILE}: it was rewritten; restore it from version control"
+            )),
+            Err(err) => ManifestCheck::Unreadable(format!("{err:#}")),
+        }
     }
 
     /// What `cargo xtask status` prints: the state, its checks, and the lock record.
@@ -182,6 +293,8 @@ pub enum TreeState {
     Consolidated(ConsolidatedChecks),
     /// A journal exists: an operation was cut off. Boxed: it carries the whole lock record.
     Interrupted(Box<Journal>),
+    /// A journal exists and the run that writes it is alive: an operation is under way.
+    InProgress(Holder),
     /// None of the above; nothing is done until a person looks.
     Inconsistent(Inconsistency),
 }
@@ -221,8 +334,36 @@ pub enum Inconsistency {
     BackupWithoutLock,
     LockWithoutBackup,
     StagingBesideConsolidated,
-    /// A working directory of the swap, with no journal to say what it holds.
-    Leftover(PathBuf),
+    /// A working directory of the swap, with no journal to say what it holds, and the
+    /// files in it that have no copy elsewhere (or why they could not be listed).
+    Leftover {
+        dir: PathBuf,
+        only_here: Result<Vec<String>, String>,
+    },
+    /// `.xtask-journal` exists but cannot be read: why, and the directories present.
+    UnreadableJournal {
+        reason: String,
+        present: Vec<String>,
+    },
+}
+
+/// `path` with every symbolic link and `..` resolved; for a path that does not exist yet,
+/// its parent's canonical path and its name.
+fn canonical(path: &Path) -> anyhow::Result<PathBuf> {
+    match std::fs::canonicalize(path) {
+        Ok(resolved) => Ok(resolved),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+                return Err(err).with_context(|| format!("cannot resolve {}", path.display()));
+            };
+            let parent = match parent.as_os_str().is_empty() {
+                true => Path::new("."),
+                false => parent,
+            };
+            Ok(canonical(parent)?.join(name))
+        }
+        Err(err) => Err(err).with_context(|| format!("cannot resolve {}", path.display())),
+    }
 }
 
 /// Each state says what it is and what to do next.
@@ -248,8 +389,9 @@ impl fmt::Display for TreeState {
                 match &checks.backup {
                     ManifestCheck::Intact => write!(
                         f,
-                        "\nmigrations.old/ matches its {MANIFEST_FILE}: `cargo xtask rollback` \
-                         can undo the consolidation"
+                        "\nmigrations.old/ matches its {MANIFEST_FILE} and the history \
+                         recorded in {LOCK_FILE}: `cargo xtask rollback` can undo the \
+                         consolidation"
                     )?,
                     ManifestCheck::Changed(changes) => write!(
                         f,
@@ -279,6 +421,11 @@ impl fmt::Display for TreeState {
                 }
             }
             TreeState::Interrupted(journal) => write!(f, "{journal}"),
+            TreeState::InProgress(holder) => write!(
+                f,
+                "an operation is under way: {holder}; wait for it to end, then run `cargo \
+                 xtask status` again"
+            ),
             TreeState::Inconsistent(inconsistency) => write!(f, "{inconsistency}"),
         }
     }
@@ -313,11 +460,48 @@ impl fmt::Display for Inconsistency {
                 "consolidated, yet the staging directory exists: move it away before `cargo \
                  xtask rollback`, which moves the consolidated set there"
             ),
-            Inconsistency::Leftover(dir) => write!(
+            Inconsistency::Leftover { dir, only_here } => {
+                write!(
+                    f,
+                    "{} is left over from an interrupted operation whose journal is gone",
+                    dir.display()
+                )?;
+                match only_here {
+                    Ok(files) if files.is_empty() => write!(
+                        f,
+                        ": each of its files has an identical copy in migrations/, \
+                         migrations.old/ or the staging directory, so it can be removed"
+                    ),
+                    Ok(files) => write!(
+                        f,
+                        "; these files exist only there:{}\nkeep it: move it out of the \
+                         repository, and put those files back where they belong",
+                        files
+                            .iter()
+                            .map(|name| format!("\n  {name}"))
+                            .collect::<String>()
+                    ),
+                    Err(reason) => write!(
+                        f,
+                        "; its files cannot be listed ({reason}), so it may hold their only \
+                         copy: keep it, and move it out of the repository once you have looked"
+                    ),
+                }
+            }
+            Inconsistency::UnreadableJournal { reason, present } => write!(
                 f,
-                "{} is left over from an interrupted operation whose journal is gone: compare \
-                 it with migrations/ and migrations.old/, then remove it",
-                dir.display()
+                "{JOURNAL_FILE} cannot be read: {reason}\nit records an operation that was \
+                 under way, and without it the tool can neither finish nor undo it. Present: \
+                 {}. Each may hold the only copy of its files: keep them all, restore the \
+                 journal if a copy exists (then run `cargo xtask status`), or else compare the \
+                 directories with version control, put migrations/ (and migrations.old/ with \
+                 its {MANIFEST_FILE}) back as they should be, and move {JOURNAL_FILE} out of \
+                 the repository",
+                if present.is_empty() {
+                    "no migration directory".to_owned()
+                } else {
+                    present.join(", ")
+                }
             ),
         }
     }

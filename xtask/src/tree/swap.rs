@@ -44,7 +44,8 @@ use super::durable;
 use super::journal::{failpoint, Journal, Operation, Step, CONSOLIDATE_STEPS, ROLLBACK_STEPS};
 use super::lock::LockRecord;
 use super::manifest::{list_changes, Manifest, ManifestChange};
-use super::{ManifestCheck, Tree, TreeState, LOCK_FILE, MANIFEST_FILE};
+use super::writer::WriterLock;
+use super::{Inconsistency, ManifestCheck, Tree, TreeState, LOCK_FILE, MANIFEST_FILE};
 
 /// Refuses, with the reason and what to do, when the tree cannot take a consolidated set
 /// now. Reads only: the command runs it before the costly verification, and
@@ -60,13 +61,7 @@ pub fn preflight_consolidate(tree: &Tree, force: bool) -> anyhow::Result<()> {
             migrations.display()
         );
     }
-    if tree.staging == migrations || tree.staging == tree.backup() {
-        bail!(
-            "the staging directory {} must be another directory than migrations/ and \
-             migrations.old/",
-            tree.staging.display()
-        );
-    }
+    tree.staging_as_recorded()?;
     if tree.lock_path().exists() {
         bail!(
             "{} exists: migrations/ is already a consolidated set; run `cargo xtask rollback` \
@@ -90,12 +85,8 @@ pub fn preflight_consolidate(tree: &Tree, force: bool) -> anyhow::Result<()> {
         );
     }
     refuse_bookkeeping_files(&tree.staging)?;
-    if let Some(leftover) = tree.leftovers().into_iter().next() {
-        bail!(
-            "{} is left over from an interrupted operation whose journal is gone: compare it \
-             with migrations/ and migrations.old/, then remove it",
-            leftover.display()
-        );
+    if let state @ TreeState::Inconsistent(Inconsistency::Leftover { .. }) = tree.state()? {
+        bail!("{state}");
     }
     if tree.backup().exists() && !force {
         bail!(
@@ -111,10 +102,15 @@ pub fn preflight_consolidate(tree: &Tree, force: bool) -> anyhow::Result<()> {
 /// Swaps the verified consolidated set in: afterwards the tree is `Consolidated`. Call it
 /// only once verification succeeded; `lock` records that verification, and its manifests
 /// must still match the files, so that what is swapped in is what was verified.
-pub fn consolidate_swap(tree: &Tree, lock: &LockRecord, force: bool) -> anyhow::Result<()> {
+pub fn consolidate_swap(
+    tree: &Tree,
+    _writer: &WriterLock,
+    lock: &LockRecord,
+    force: bool,
+) -> anyhow::Result<()> {
     preflight_consolidate(tree, force)?;
-    refuse_changes_since_verification(&tree.migrations(), &lock.history.manifest)?;
-    refuse_changes_since_verification(&tree.staging, &lock.consolidated.manifest)?;
+    refuse_changes_since_verification(&tree.migrations(), &lock.history.manifest, VERIFY_AGAIN)?;
+    refuse_changes_since_verification(&tree.staging, &lock.consolidated.manifest, VERIFY_AGAIN)?;
     if tree.backup().exists() {
         set_aside(&tree.backup())?;
     }
@@ -122,7 +118,7 @@ pub fn consolidate_swap(tree: &Tree, lock: &LockRecord, force: bool) -> anyhow::
         operation: Operation::Consolidate,
         steps: CONSOLIDATE_STEPS.to_vec(),
         completed: 0,
-        staging: tree.staging_as_recorded(),
+        staging: tree.staging_as_recorded()?,
         lock: Some(lock.clone()),
     };
     begin(tree, journal)
@@ -180,19 +176,20 @@ impl fmt::Display for BackupChanged {
 /// Undoes a consolidation: afterwards the tree is `Staged`, exactly as before the swap.
 /// Also undoes an interrupted consolidation and finishes an interrupted rollback. Refuses
 /// when `migrations.old/` differs from its manifest, unless `force`.
-pub fn rollback(tree: &Tree, force: bool) -> anyhow::Result<RollbackOutcome> {
+pub fn rollback(tree: &Tree, writer: &WriterLock, force: bool) -> anyhow::Result<RollbackOutcome> {
     match tree.state()? {
         TreeState::HistoryOnly | TreeState::Staged => Ok(RollbackOutcome::NothingToUndo),
         TreeState::Interrupted(journal) => match journal.operation {
             Operation::Rollback => {
-                finish(tree)?;
+                finish(tree, writer)?;
                 Ok(RollbackOutcome::FinishedInterruptedRollback)
             }
             Operation::Consolidate | Operation::UndoConsolidate => {
-                undo(tree)?;
+                undo(tree, writer)?;
                 Ok(RollbackOutcome::UndidInterruptedConsolidation)
             }
         },
+        state @ TreeState::InProgress(_) => bail!("cannot roll back: {state}"),
         TreeState::Inconsistent(inconsistency) => bail!("cannot roll back: {inconsistency}"),
         TreeState::Consolidated(checks) => {
             match checks.backup {
@@ -211,12 +208,13 @@ pub fn rollback(tree: &Tree, force: bool) -> anyhow::Result<RollbackOutcome> {
                     tree.backup().display()
                 ),
             }
+            let staging = tree.staging_as_recorded()?;
             same_file_system(&tree.root, &tree.staging)?;
             let journal = Journal {
                 operation: Operation::Rollback,
                 steps: ROLLBACK_STEPS.to_vec(),
                 completed: 0,
-                staging: tree.staging_as_recorded(),
+                staging,
                 lock: None,
             };
             begin(tree, journal)?;
@@ -225,11 +223,18 @@ pub fn rollback(tree: &Tree, force: bool) -> anyhow::Result<RollbackOutcome> {
     }
 }
 
-/// Runs an interrupted consolidation or rollback to its end; returns which it was.
-pub fn finish(tree: &Tree) -> anyhow::Result<Operation> {
+/// Runs an interrupted consolidation or rollback to its end; returns which it was. A
+/// consolidation is finished only if both sets are still the files that were verified.
+pub fn finish(tree: &Tree, _writer: &WriterLock) -> anyhow::Result<Operation> {
     let journal = interrupted(tree)?;
     if journal.operation == Operation::UndoConsolidate {
         bail!("{journal}; it cannot be turned back into a consolidation");
+    }
+    if journal.operation == Operation::Consolidate {
+        refuse_sets_changed_since_verified(
+            &Tree::with_staging(&tree.root, &journal.staging),
+            &journal,
+        )?;
     }
     let operation = journal.operation;
     run(tree, journal)?;
@@ -238,7 +243,7 @@ pub fn finish(tree: &Tree) -> anyhow::Result<Operation> {
 
 /// Undoes an interrupted consolidation, newest step first, or goes on with an interrupted
 /// undo: afterwards the tree is `Staged`, as before the consolidation began.
-pub fn undo(tree: &Tree) -> anyhow::Result<()> {
+pub fn undo(tree: &Tree, _writer: &WriterLock) -> anyhow::Result<()> {
     let journal = interrupted(tree)?;
     match journal.operation {
         Operation::UndoConsolidate => run(tree, journal),
@@ -261,7 +266,7 @@ pub fn undo(tree: &Tree) -> anyhow::Result<()> {
 /// After a crash: finishes an interrupted rollback or undo. An interrupted consolidation
 /// needs a choice, `finish` or `undo`, and is refused with that advice. Returns the
 /// operation it finished, if any.
-pub fn recover(tree: &Tree) -> anyhow::Result<Option<Operation>> {
+pub fn recover(tree: &Tree, _writer: &WriterLock) -> anyhow::Result<Option<Operation>> {
     let Some(journal) = Journal::read(&tree.root)? else {
         return Ok(None);
     };
@@ -451,17 +456,60 @@ fn refuse_unexpected(dir: &Path, expected: &Manifest, actual: &Manifest) -> anyh
     )
 }
 
-fn refuse_changes_since_verification(dir: &Path, verified: &Manifest) -> anyhow::Result<()> {
+/// What to do when a set changed after it was verified, before the swap began.
+const VERIFY_AGAIN: &str =
+    "run `cargo xtask consolidate` again to verify the files as they are now";
+
+/// What to do when it changed while a consolidation was cut off half-way.
+const RESTORE_OR_UNDO: &str = "nothing was moved: put those files back as they were verified, \
+     then run `cargo xtask consolidate` to finish, or run `cargo xtask rollback` to undo the \
+     consolidation and verify the files as they are now";
+
+fn refuse_changes_since_verification(
+    dir: &Path,
+    verified: &Manifest,
+    advice: &str,
+) -> anyhow::Result<()> {
     let changes = Manifest::changes(verified, &Manifest::of_dir(dir)?);
     if changes.is_empty() {
         return Ok(());
     }
     bail!(
-        "{} changed since it was verified:{}\nrun `cargo xtask consolidate` again to verify \
-         the files as they are now",
+        "{} changed since it was verified:{}\n{advice}",
         dir.display(),
         list_changes(&changes)
     )
+}
+
+/// Before an interrupted consolidation is finished: the consolidated set (staged until
+/// step 4, in `migrations/` after it), the history while still in `migrations/`, and the
+/// lock record once written must be what the journal says was verified.
+fn refuse_sets_changed_since_verified(tree: &Tree, journal: &Journal) -> anyhow::Result<()> {
+    let lock = journal
+        .lock
+        .as_ref()
+        .context("the journal holds no lock record")?;
+    let consolidated = if tree.staging.exists() {
+        if tree.migrations().is_dir() {
+            refuse_changes_since_verification(
+                &tree.migrations(),
+                &lock.history.manifest,
+                RESTORE_OR_UNDO,
+            )?;
+        }
+        tree.staging.clone()
+    } else {
+        tree.migrations()
+    };
+    refuse_changes_since_verification(&consolidated, &lock.consolidated.manifest, RESTORE_OR_UNDO)?;
+    let written = consolidated.join(LOCK_FILE);
+    match std::fs::read(&written) {
+        Ok(bytes) if bytes != lock.to_toml().as_bytes() => bail!(
+            "{} is not the record the journal holds: it was edited\n{RESTORE_OR_UNDO}",
+            written.display()
+        ),
+        _ => Ok(()),
+    }
 }
 
 fn refuse_bookkeeping_files(dir: &Path) -> anyhow::Result<()> {

@@ -11,7 +11,9 @@ use std::process::Command;
 use tempfile::TempDir;
 use walkdir::WalkDir;
 
-use super::journal::{failpoints, Operation, CONSOLIDATE_STEPS, FAILPOINT_VAR, ROLLBACK_STEPS};
+use super::journal::{
+    failpoints, Operation, CONSOLIDATE_STEPS, FAILPOINT_SIGNAL_VAR, FAILPOINT_VAR, ROLLBACK_STEPS,
+};
 use super::lock::tests::sample;
 use super::swap::{recover, undo, RollbackOutcome};
 use super::*;
@@ -46,10 +48,16 @@ const CONSOLIDATED: &[(&str, &str)] = &[
 /// Every file and directory under a root, by relative path; directories map to `None`.
 type Snapshot = BTreeMap<String, Option<Vec<u8>>>;
 
+/// The writer lock's record is left out: a killed run leaves it, the next run removes it.
 fn snapshot(root: &Path) -> Snapshot {
     WalkDir::new(root)
         .min_depth(1)
         .into_iter()
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .map_or(true, |entry| entry.file_name() != WRITER_FILE)
+        })
         .map(|entry| {
             let entry = entry.unwrap();
             let name = entry.path().strip_prefix(root).unwrap();
@@ -87,9 +95,14 @@ fn verified_lock(tree: &Tree) -> LockRecord {
     )
 }
 
+/// The writer lock a command takes before it changes the tree.
+fn writer(tree: &Tree) -> WriterLock {
+    tree.lock_for_writing("test").unwrap()
+}
+
 fn consolidated_tree() -> (TempDir, Tree) {
     let (root, tree) = staged_tree();
-    consolidate_swap(&tree, &verified_lock(&tree), false).unwrap();
+    consolidate_swap(&tree, &writer(&tree), &verified_lock(&tree), false).unwrap();
     (root, tree)
 }
 
@@ -102,7 +115,7 @@ fn consolidate_then_rollback_gives_back_the_identical_tree() {
     let (_root, tree) = staged_tree();
     let before = snapshot(&tree.root);
 
-    consolidate_swap(&tree, &verified_lock(&tree), false).unwrap();
+    consolidate_swap(&tree, &writer(&tree), &verified_lock(&tree), false).unwrap();
     let TreeState::Consolidated(checks) = tree.state().unwrap() else {
         panic!("not consolidated: {}", tree.state().unwrap());
     };
@@ -114,11 +127,14 @@ fn consolidate_then_rollback_gives_back_the_identical_tree() {
         verified_lock_of(&before)
     );
 
-    assert_eq!(rollback(&tree, false).unwrap(), RollbackOutcome::RolledBack);
+    assert_eq!(
+        rollback(&tree, &writer(&tree), false).unwrap(),
+        RollbackOutcome::RolledBack
+    );
     assert_eq!(snapshot(&tree.root), before);
     assert_eq!(tree.state().unwrap(), TreeState::Staged);
     assert_eq!(
-        rollback(&tree, false).unwrap(),
+        rollback(&tree, &writer(&tree), false).unwrap(),
         RollbackOutcome::NothingToUndo
     );
     assert_eq!(snapshot(&tree.root), before);
@@ -141,13 +157,13 @@ fn rollback_then_consolidate_changes_nothing_but_the_lock_time() {
     let (_root, tree) = consolidated_tree();
     let consolidated = snapshot(&tree.root);
 
-    rollback(&tree, false).unwrap();
+    rollback(&tree, &writer(&tree), false).unwrap();
     let later = LockRecord::new(
         "17.2".into(),
         verified_lock(&tree).history,
         verified_lock(&tree).consolidated,
     );
-    consolidate_swap(&tree, &later, false).unwrap();
+    consolidate_swap(&tree, &writer(&tree), &later, false).unwrap();
     let again = snapshot(&tree.root);
 
     let lock_name = format!("{MIGRATIONS_DIR}/{LOCK_FILE}");
@@ -163,7 +179,7 @@ fn rollback_then_consolidate_changes_nothing_but_the_lock_time() {
     let lines = |snapshot: &Snapshot| -> Vec<String> {
         let text = String::from_utf8(snapshot[&lock_name].clone().unwrap()).unwrap();
         text.lines()
-            .filter(|line| !line.starts_with("time = "))
+            .filter(|line| !line.starts_with("time = ") && !line.starts_with("record-digest = "))
             .map(str::to_owned)
             .collect()
     };
@@ -226,7 +242,7 @@ fn preflight_refuses_a_missing_or_empty_staging_set() {
     let lock = verified_lock(&tree);
 
     fs::rename(&tree.staging, tree.root.join("elsewhere")).unwrap();
-    let err = error_text(consolidate_swap(&tree, &lock, false));
+    let err = error_text(consolidate_swap(&tree, &writer(&tree), &lock, false));
     assert!(err.contains("no consolidated set is staged"), "{err}");
 
     fs::create_dir(&tree.staging).unwrap();
@@ -241,11 +257,16 @@ fn preflight_refuses_an_existing_backup_unless_forced_and_keeps_it() {
     write_files(&tree.backup(), &[("earlier.sql", "SELECT 'earlier';")]);
     let earlier = snapshot(&tree.backup());
 
-    let err = error_text(consolidate_swap(&tree, &verified_lock(&tree), false));
+    let err = error_text(consolidate_swap(
+        &tree,
+        &writer(&tree),
+        &verified_lock(&tree),
+        false,
+    ));
     assert!(err.contains("migrations.old already exists"), "{err}");
     assert!(err.contains("--force"), "{err}");
 
-    consolidate_swap(&tree, &verified_lock(&tree), true).unwrap();
+    consolidate_swap(&tree, &writer(&tree), &verified_lock(&tree), true).unwrap();
     assert!(matches!(tree.state().unwrap(), TreeState::Consolidated(_)));
     let set_aside: Vec<_> = fs::read_dir(&tree.root)
         .unwrap()
@@ -269,7 +290,7 @@ fn consolidate_refuses_files_changed_since_verification() {
     )
     .unwrap();
     let before = snapshot(&tree.root);
-    let err = error_text(consolidate_swap(&tree, &lock, false));
+    let err = error_text(consolidate_swap(&tree, &writer(&tree), &lock, false));
     assert!(err.contains("changed since it was verified"), "{err}");
     assert!(err.contains("edited: 20250101000001_runtime.sql"), "{err}");
     assert_eq!(snapshot(&tree.root), before);
@@ -282,7 +303,7 @@ fn rollback_refuses_a_tampered_backup_naming_the_file_unless_forced() {
     fs::write(&tampered, "CREATE TABLE runtime ();\n").unwrap();
     let before = snapshot(&tree.root);
 
-    let err = rollback(&tree, false).unwrap_err();
+    let err = rollback(&tree, &writer(&tree), false).unwrap_err();
     let changed = err
         .downcast_ref::<BackupChanged>()
         .expect("a BackupChanged error");
@@ -296,7 +317,10 @@ fn rollback_refuses_a_tampered_backup_naming_the_file_unless_forced() {
     assert!(err.to_string().contains("rollback --force"));
     assert_eq!(snapshot(&tree.root), before);
 
-    assert_eq!(rollback(&tree, true).unwrap(), RollbackOutcome::RolledBack);
+    assert_eq!(
+        rollback(&tree, &writer(&tree), true).unwrap(),
+        RollbackOutcome::RolledBack
+    );
     assert_eq!(tree.state().unwrap(), TreeState::Staged);
     let restored = tree.migrations().join("20250101000002_runtime.sql");
     assert_eq!(
@@ -324,22 +348,31 @@ fn child_operation() {
     };
     let tree = Tree::with_staging(root, staging);
     match operation.as_str() {
-        "consolidate" => consolidate_swap(&tree, &verified_lock(&tree), false).unwrap(),
-        "rollback" => drop(rollback(&tree, false).unwrap()),
-        "undo-consolidate" => undo(&tree).unwrap(),
+        "consolidate" => {
+            consolidate_swap(&tree, &writer(&tree), &verified_lock(&tree), false).unwrap()
+        }
+        "rollback" => drop(rollback(&tree, &writer(&tree), false).unwrap()),
+        "undo-consolidate" => undo(&tree, &writer(&tree)).unwrap(),
         other => panic!("unknown operation {other}"),
     }
+}
+
+/// The command that runs `operation` on `tree` in a child process (this test binary).
+fn spawn_operation(tree: &Tree, operation: Operation) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--exact", "tree::tests::child_operation", "--nocapture"])
+        .args(["--test-threads", "1"])
+        .env(CHILD_ROOT_VAR, &tree.root)
+        .env(CHILD_STAGING_VAR, &tree.staging)
+        .env(CHILD_OPERATION_VAR, operation.name());
+    command
 }
 
 /// Runs `operation` on `tree` in a child process and checks that it died of SIGKILL at
 /// `failpoint`.
 fn kill_at(tree: &Tree, operation: Operation, failpoint: &str) {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "tree::tests::child_operation", "--nocapture"])
-        .args(["--test-threads", "1"])
-        .env(CHILD_ROOT_VAR, &tree.root)
-        .env(CHILD_STAGING_VAR, &tree.staging)
-        .env(CHILD_OPERATION_VAR, operation.name())
+    let output = spawn_operation(tree, operation)
         .env(FAILPOINT_VAR, failpoint)
         .output()
         .unwrap();
@@ -404,11 +437,15 @@ fn consolidate_cut_off_anywhere_can_be_finished() {
                 ),
             "{failpoint}: {advice}"
         );
-        assert_eq!(error_text(recover(&tree)), advice, "{failpoint}");
+        assert_eq!(
+            error_text(recover(&tree, &writer(&tree))),
+            advice,
+            "{failpoint}"
+        );
         assert_eq!(error_text(preflight_consolidate(&tree, true)), advice);
 
         assert_eq!(
-            finish(&tree).unwrap(),
+            finish(&tree, &writer(&tree)).unwrap(),
             Operation::Consolidate,
             "{failpoint}"
         );
@@ -425,7 +462,7 @@ fn consolidate_cut_off_anywhere_can_be_undone() {
         assert_nothing_lost(&tree, &failpoint);
 
         assert_eq!(
-            rollback(&tree, false).unwrap(),
+            rollback(&tree, &writer(&tree), false).unwrap(),
             RollbackOutcome::UndidInterruptedConsolidation,
             "{failpoint}"
         );
@@ -456,10 +493,13 @@ fn undo_cut_off_anywhere_can_be_finished() {
                 .ends_with("run `cargo xtask rollback` to finish undoing it"),
             "{failpoint}: {journal}"
         );
-        assert!(error_text(finish(&tree)).contains("cannot be turned back"));
+        assert!(error_text(finish(&tree, &writer(&tree))).contains("cannot be turned back"));
         assert!(error_text(preflight_consolidate(&tree, false)).contains("finish undoing it"));
 
-        assert_eq!(recover(&tree).unwrap(), Some(Operation::UndoConsolidate));
+        assert_eq!(
+            recover(&tree, &writer(&tree)).unwrap(),
+            Some(Operation::UndoConsolidate)
+        );
         assert_eq!(tree.state().unwrap(), TreeState::Staged, "{failpoint}");
         assert_eq!(snapshot(&tree.root), before, "{failpoint}");
     }
@@ -486,16 +526,19 @@ fn rollback_cut_off_anywhere_can_be_finished() {
             "{failpoint}: {journal}"
         );
         assert!(
-            error_text(undo(&tree)).contains("cannot be undone"),
+            error_text(undo(&tree, &writer(&tree))).contains("cannot be undone"),
             "{failpoint}"
         );
 
         // Both ways out: the recovery, and the command a person would type.
         if index % 2 == 0 {
-            assert_eq!(recover(&tree).unwrap(), Some(Operation::Rollback));
+            assert_eq!(
+                recover(&tree, &writer(&tree)).unwrap(),
+                Some(Operation::Rollback)
+            );
         } else {
             assert_eq!(
-                rollback(&tree, false).unwrap(),
+                rollback(&tree, &writer(&tree), false).unwrap(),
                 RollbackOutcome::FinishedInterruptedRollback
             );
         }
@@ -514,11 +557,11 @@ fn recovery_uses_the_staging_directory_the_journal_names() {
     let configured_otherwise = Tree::new(root.path());
 
     kill_at(&tree, Operation::Consolidate, "consolidate:after-step-3");
-    finish(&configured_otherwise).unwrap();
+    finish(&configured_otherwise, &writer(&tree)).unwrap();
     assert!(matches!(tree.state().unwrap(), TreeState::Consolidated(_)));
 
     kill_at(&tree, Operation::Rollback, "rollback:after-step-1");
-    recover(&configured_otherwise).unwrap();
+    recover(&configured_otherwise, &writer(&tree)).unwrap();
     assert_eq!(snapshot(&tree.root), staged);
     assert!(!configured_otherwise.staging.exists());
 }
@@ -533,5 +576,255 @@ fn failpoints_are_documented_by_their_names() {
     assert_eq!(
         failpoints(Operation::Rollback, &ROLLBACK_STEPS).len(),
         1 + 4 * 2
+    );
+}
+
+// One writer, and what a second run sees.
+
+#[test]
+fn a_second_writer_is_refused_naming_the_first() {
+    let (_root, tree) = staged_tree();
+    let first = tree.lock_for_writing("consolidate").unwrap();
+    let record = fs::read_to_string(tree.root.join(WRITER_FILE)).unwrap();
+    assert!(
+        record.contains(&format!("pid = {}", std::process::id())),
+        "{record}"
+    );
+    let err = error_text(tree.lock_for_writing("rollback"));
+    assert!(err.contains("another run is changing the tree"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "`cargo xtask consolidate`, process {}",
+            std::process::id()
+        )),
+        "{err}"
+    );
+    drop(first);
+    assert!(!tree.root.join(WRITER_FILE).exists());
+    drop(tree.lock_for_writing("rollback").unwrap());
+}
+
+#[test]
+fn a_journal_whose_writer_is_alive_is_in_progress_not_interrupted() {
+    let (_root, tree) = staged_tree();
+    let mut child = spawn_operation(&tree, Operation::Consolidate)
+        .env(FAILPOINT_VAR, "consolidate:after-step-3")
+        .env(FAILPOINT_SIGNAL_VAR, "STOP")
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // The child stops itself at the failpoint; wait until it is stopped there.
+    while !fs::read_to_string(format!("/proc/{pid}/stat"))
+        .unwrap()
+        .rsplit_once(") ")
+        .is_some_and(|(_, rest)| rest.starts_with('T'))
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let frozen = snapshot(&tree.root);
+    match tree.state().unwrap() {
+        TreeState::InProgress(holder) => assert_eq!(holder.pid, pid),
+        other => panic!("not in progress but {other:?}"),
+    }
+    assert!(tree.state().unwrap().to_string().contains("under way"));
+    let err = error_text(tree.lock_for_writing("rollback"));
+    assert!(err.contains(&format!("process {pid}")), "{err}");
+    assert_eq!(snapshot(&tree.root), frozen);
+
+    Command::new("kill")
+        .args(["-CONT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(matches!(tree.state().unwrap(), TreeState::Consolidated(_)));
+    assert_nothing_lost(&tree, "after the writer went on");
+}
+
+#[test]
+fn finishing_refuses_a_set_edited_since_verification() {
+    for failpoint in ["consolidate:after-begin", "consolidate:after-step-2"] {
+        let (_root, tree) = staged_tree();
+        kill_at(&tree, Operation::Consolidate, failpoint);
+        fs::write(
+            tree.staging.join("20250101000001_runtime.sql"),
+            "DROP TABLE pack;\n",
+        )
+        .unwrap();
+        let before = snapshot(&tree.root);
+        let err = error_text(finish(&tree, &writer(&tree)));
+        assert!(
+            err.contains("changed since it was verified"),
+            "{failpoint}: {err}"
+        );
+        assert!(
+            err.contains("edited: 20250101000001_runtime.sql"),
+            "{failpoint}: {err}"
+        );
+        assert!(err.contains("cargo xtask rollback"), "{failpoint}: {err}");
+        assert_eq!(snapshot(&tree.root), before, "{failpoint}");
+    }
+
+    let (_root, tree) = staged_tree();
+    kill_at(&tree, Operation::Consolidate, "consolidate:after-step-4");
+    let lock = tree.lock_path();
+    let edited = fs::read_to_string(&lock).unwrap().replace("17.2", "18.0");
+    fs::write(&lock, edited).unwrap();
+    let err = error_text(finish(&tree, &writer(&tree)));
+    assert!(
+        err.contains("consolidation.lock is not the record"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_staging_directory_that_is_migrations_under_another_name_is_refused() {
+    let (_root, tree) = staged_tree();
+    let root_name = tree.root.file_name().unwrap().to_str().unwrap();
+    let lock = verified_lock(&tree);
+    let before = snapshot(&tree.root);
+    fs::create_dir(tree.migrations().join("inner")).unwrap();
+    fs::write(tree.migrations().join("inner/a.sql"), "SELECT 1;").unwrap();
+    let inside_before = snapshot(&tree.root);
+    for staging in [
+        format!("../{root_name}/migrations"),
+        "migrations/inner".to_owned(),
+        "migrations.old".to_owned(),
+        ".".to_owned(),
+        "..".to_owned(),
+    ] {
+        let other = Tree::with_staging(&tree.root, &staging);
+        let err = error_text(consolidate_swap(&other, &writer(&tree), &lock, false));
+        assert!(
+            err.contains("choose a directory of its own"),
+            "{staging}: {err}"
+        );
+        assert_eq!(snapshot(&tree.root), inside_before, "{staging}");
+    }
+    fs::remove_dir_all(tree.migrations().join("inner")).unwrap();
+    assert_eq!(snapshot(&tree.root), before);
+
+    std::os::unix::fs::symlink(&tree.staging, tree.root.join("link")).unwrap();
+    let linked = Tree::with_staging(&tree.root, "link");
+    let err = error_text(preflight_consolidate(&linked, false));
+    assert!(err.contains("is a symbolic link"), "{err}");
+}
+
+#[test]
+fn a_journal_naming_a_staging_directory_outside_the_root_is_refused() {
+    for staging in ["/tmp/elsewhere", "../elsewhere", "migrations.new/../.."] {
+        let (_root, tree) = consolidated_tree();
+        let journal = Journal {
+            operation: Operation::Rollback,
+            steps: ROLLBACK_STEPS.to_vec(),
+            completed: 0,
+            staging: staging.into(),
+            lock: None,
+        };
+        journal.write(&tree.root).unwrap();
+        let before = snapshot(&tree.root);
+        let state = tree.state().unwrap();
+        assert!(
+            matches!(
+                state,
+                TreeState::Inconsistent(Inconsistency::UnreadableJournal { .. })
+            ),
+            "{staging}: {state:?}"
+        );
+        assert!(
+            state
+                .to_string()
+                .contains("is not a directory inside the root"),
+            "{state}"
+        );
+        assert!(rollback(&tree, &writer(&tree), false).is_err());
+        assert_eq!(snapshot(&tree.root), before, "{staging}");
+    }
+}
+
+#[test]
+fn an_empty_or_corrupt_journal_is_a_state_that_says_what_to_do() {
+    for text in ["", "operation = \"consolidate\"\nsteps = [", "\u{0}\u{1}"] {
+        let (_root, tree) = consolidated_tree();
+        fs::write(tree.root.join(JOURNAL_FILE), text).unwrap();
+        let state = tree.state().unwrap();
+        let TreeState::Inconsistent(Inconsistency::UnreadableJournal { present, .. }) = &state
+        else {
+            panic!("{text:?}: {state:?}");
+        };
+        assert_eq!(present.len(), 2, "{present:?}");
+        let advice = state.to_string();
+        assert!(advice.contains(".xtask-journal cannot be read"), "{advice}");
+        assert!(advice.contains("keep them all"), "{advice}");
+        assert!(!advice.contains("remove"), "{advice}");
+        assert!(error_text(rollback(&tree, &writer(&tree), false)).contains("cannot be read"));
+    }
+}
+
+#[test]
+fn a_leftover_is_called_removable_only_when_every_file_has_a_copy() {
+    let (_root, tree) = staged_tree();
+    write_files(&tree.outgoing(), HISTORY);
+    let state = tree.state().unwrap();
+    assert!(
+        matches!(&state, TreeState::Inconsistent(Inconsistency::Leftover { only_here: Ok(files), .. }) if files.is_empty()),
+        "{state:?}"
+    );
+    assert!(state.to_string().contains("can be removed"), "{state}");
+
+    write_files(
+        &tree.outgoing(),
+        &[("20250101000009_only.sql", "SELECT 9;")],
+    );
+    let state = tree.state().unwrap();
+    let advice = state.to_string();
+    assert!(
+        advice.contains("these files exist only there:\n  20250101000009_only.sql"),
+        "{advice}"
+    );
+    assert!(!advice.contains("can be removed"), "{advice}");
+    assert!(advice.contains("keep it"), "{advice}");
+}
+
+#[test]
+fn a_history_edited_with_its_manifest_regenerated_is_named_from_the_lock_record() {
+    let (_root, tree) = consolidated_tree();
+    fs::write(
+        tree.backup().join("20250101000002_runtime.sql"),
+        "CREATE TABLE runtime ();\n",
+    )
+    .unwrap();
+    Manifest::of_dir(&tree.backup())
+        .unwrap()
+        .write(&tree.manifest_path())
+        .unwrap();
+    let TreeState::Consolidated(checks) = tree.state().unwrap() else {
+        panic!("{}", tree.state().unwrap());
+    };
+    assert_eq!(
+        checks.backup,
+        ManifestCheck::Changed(vec![ManifestChange::Edited(
+            "20250101000002_runtime.sql".into()
+        )])
+    );
+    assert!(rollback(&tree, &writer(&tree), false)
+        .unwrap_err()
+        .downcast_ref::<BackupChanged>()
+        .is_some());
+
+    // The files put back, the rewritten manifest is still named.
+    fs::write(
+        tree.backup().join("20250101000002_runtime.sql"),
+        "CREATE TABLE runtime (id bigserial);\n",
+    )
+    .unwrap();
+    let TreeState::Consolidated(checks) = tree.state().unwrap() else {
+        panic!("{}", tree.state().unwrap());
+    };
+    let ManifestCheck::Unreadable(reason) = checks.backup else {
+        panic!("{:?}", checks.backup);
+    };
+    assert!(
+        reason.contains("MANIFEST.sum is not the manifest of the history recorded"),
+        "{reason}"
     );
 }

@@ -9,18 +9,18 @@ use postgres::Client;
 
 use super::introspect;
 use crate::pg::testing::scratch_client;
-use crate::pg::ScratchServer;
+use crate::pg::{Capabilities, ScratchServer};
 use crate::schema::diff::{Change, SchemaDiff, Side};
 use crate::schema::model::Schema;
 
 /// A fresh database on the tests' shared throwaway cluster.
-struct TestDatabase {
+pub(super) struct TestDatabase {
     client: Client,
     _server: Arc<ScratchServer>,
 }
 
 impl TestDatabase {
-    fn create() -> TestDatabase {
+    pub(super) fn create() -> TestDatabase {
         let (client, server) = scratch_client("introspect");
         TestDatabase {
             client,
@@ -28,12 +28,12 @@ impl TestDatabase {
         }
     }
 
-    fn client(&mut self) -> &mut Client {
+    pub(super) fn client(&mut self) -> &mut Client {
         &mut self.client
     }
 
     /// The schema the database has after running `sql`.
-    fn schema_after(sql: &str) -> Schema {
+    pub(super) fn schema_after(sql: &str) -> Schema {
         let mut db = TestDatabase::create();
         db.client()
             .batch_execute(sql)
@@ -42,15 +42,27 @@ impl TestDatabase {
     }
 }
 
+fn server_version_num(client: &mut Client) -> u32 {
+    let row = client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .expect("server_version_num");
+    row.get::<_, i32>(0).unsigned_abs()
+}
+
+/// The major of the tests' scratch server: what a test may use depends on it.
+fn scratch_major() -> u32 {
+    server_version_num(TestDatabase::create().client()) / 10_000
+}
+
 /// A role made for one test. Roles belong to the whole cluster, so the guard keeps the
 /// shared cluster alive while the test uses the role.
-struct TestRole {
-    name: String,
+pub(super) struct TestRole {
+    pub(super) name: String,
     _server: Arc<ScratchServer>,
 }
 
 impl TestRole {
-    fn create(purpose: &str) -> TestRole {
+    pub(super) fn create(purpose: &str) -> TestRole {
         let name = format!("xtask_introspect_{purpose}");
         let (mut client, server) = scratch_client("roles");
         client
@@ -68,7 +80,7 @@ impl TestRole {
 /// What differs between two models, as the comparison reports it: one line per object
 /// only on one side (`+ column t.a` / `- column t.a`) or per differing property
 /// (`column t.a: default`); column order aside.
-fn differences(a: &Schema, b: &Schema) -> Vec<String> {
+pub(super) fn differences(a: &Schema, b: &Schema) -> Vec<String> {
     let mut found: Vec<String> = SchemaDiff::compare(a, b)
         .differences
         .into_iter()
@@ -90,7 +102,7 @@ fn differences(a: &Schema, b: &Schema) -> Vec<String> {
 /// Asserts that `common` followed by `a`, and `common` followed by `b`, give models that
 /// differ in exactly `expected`.
 #[track_caller]
-fn assert_differ(common: &str, a: &str, b: &str, expected: &[&str]) {
+pub(super) fn assert_differ(common: &str, a: &str, b: &str, expected: &[&str]) {
     let left = TestDatabase::schema_after(&format!("{common};\n{a}"));
     let right = TestDatabase::schema_after(&format!("{common};\n{b}"));
     assert_eq!(
@@ -102,7 +114,7 @@ fn assert_differ(common: &str, a: &str, b: &str, expected: &[&str]) {
 
 /// Asserts that the two setups give equal models (the column order aside).
 #[track_caller]
-fn assert_same(a: &str, b: &str) -> (Schema, Schema) {
+pub(super) fn assert_same(a: &str, b: &str) -> (Schema, Schema) {
     let left = TestDatabase::schema_after(a);
     let right = TestDatabase::schema_after(b);
     assert_eq!(left.objects, right.objects);
@@ -267,6 +279,59 @@ fn every_kind_is_read_and_named() {
 }
 
 #[test]
+fn names_are_quoted_as_postgresql_quotes_them_and_never_meet() {
+    let schema = TestDatabase::schema_after(
+        "CREATE SCHEMA audit;
+         CREATE SCHEMA \"Audit Log\";
+         CREATE TABLE audit.thing (id integer);
+         CREATE TABLE \"audit.thing\" (id integer);
+         CREATE TABLE a (n integer);
+         CREATE TABLE \"A\" (n integer, \"N\" integer, \"say \"\"hi\"\"\" integer);
+         CREATE TABLE \"Audit Log\".\"my table\" (\"Col.x\" text CONSTRAINT \"Check me\" CHECK (true));
+         CREATE INDEX \"Idx 1\" ON \"Audit Log\".\"my table\" (\"Col.x\");
+         CREATE FUNCTION \"Audit Log\".\"Add\"(integer) RETURNS integer LANGUAGE sql AS 'SELECT 1';
+         CREATE TABLE \"user\" (id integer)",
+    );
+    let name = |display: &str| {
+        schema
+            .objects
+            .values()
+            .find(|o| o.id.to_string() == display)
+            .unwrap_or_else(|| panic!("{display} missing: {:#?}", schema.objects.keys()))
+    };
+    for table in ["audit.thing", "\"audit.thing\"", "a", "\"A\"", "\"user\""] {
+        assert_eq!(
+            name(&format!("table {table}")).table.as_deref(),
+            Some(table)
+        );
+    }
+    name("column \"A\".\"N\"");
+    name("column \"A\".n");
+    name("column \"A\".\"say \"\"hi\"\"\"");
+    name("schema \"Audit Log\"");
+    name("index \"Audit Log\".\"Idx 1\"");
+    assert_eq!(
+        schema.column_order["\"A\""],
+        ["n", "\"N\"", "\"say \"\"hi\"\"\""]
+    );
+
+    let column = name("column \"Audit Log\".\"my table\".\"Col.x\"");
+    assert_eq!(column.sql.qualified(), "\"Audit Log\".\"my table\"");
+    assert_eq!(column.sql.member.as_deref(), Some("\"Col.x\""));
+    assert_eq!(column.table.as_deref(), Some("\"Audit Log\".\"my table\""));
+    let constraint = name("constraint \"Audit Log\".\"my table\".\"Check me\"");
+    assert_eq!(constraint.sql.member.as_deref(), Some("\"Check me\""));
+    let function = name("function \"Audit Log\".\"Add\"(integer)");
+    assert_eq!(function.sql.qualified(), "\"Audit Log\".\"Add\"(integer)");
+    assert_eq!(name("table a").sql.qualified(), "public.a");
+    assert_eq!(name("table \"user\"").sql.qualified(), "public.\"user\"");
+    assert_eq!(
+        name("schema \"Audit Log\"").sql.qualified(),
+        "\"Audit Log\""
+    );
+}
+
+#[test]
 fn a_column_default() {
     assert_differ(
         "",
@@ -283,6 +348,86 @@ fn a_column_nullability() {
         "CREATE TABLE t (a integer)",
         "CREATE TABLE t (a integer NOT NULL)",
         &["column t.a: nullable"],
+    );
+}
+
+/// PostgreSQL 18 keeps a NOT NULL column's constraint, whose name is compared, and which
+/// keeps its name when the table is renamed; older servers keep no name, so the two
+/// setups are the same there.
+#[test]
+fn a_not_null_constraint_name() {
+    let on_18 = scratch_major() >= 18;
+    assert_differ(
+        "",
+        "CREATE TABLE t (a integer NOT NULL)",
+        "CREATE TABLE t (a integer CONSTRAINT a_required NOT NULL)",
+        if on_18 {
+            &["column t.a: not_null_constraint"]
+        } else {
+            &[]
+        },
+    );
+    assert_differ(
+        "",
+        "CREATE TABLE job (id integer NOT NULL); ALTER TABLE job RENAME TO task",
+        "CREATE TABLE task (id integer NOT NULL)",
+        if on_18 {
+            &["column task.id: not_null_constraint"]
+        } else {
+            &[]
+        },
+    );
+}
+
+#[test]
+fn a_not_null_constraint_flag() {
+    if scratch_major() < 18 {
+        return;
+    }
+    assert_differ(
+        "CREATE TABLE t (a integer)",
+        "ALTER TABLE t ADD CONSTRAINT a_required NOT NULL a",
+        "ALTER TABLE t ADD CONSTRAINT a_required NOT NULL a NO INHERIT",
+        &["column t.a: not_null_constraint"],
+    );
+}
+
+/// From PostgreSQL 18 on, a constraint may be NOT ENFORCED, which also leaves it
+/// unvalidated.
+#[test]
+fn a_constraint_not_enforced() {
+    if scratch_major() < 18 {
+        return;
+    }
+    assert_differ(
+        TABLE,
+        "ALTER TABLE t ADD CONSTRAINT t_a_check CHECK (a > 0)",
+        "ALTER TABLE t ADD CONSTRAINT t_a_check CHECK (a > 0) NOT ENFORCED",
+        &[
+            "constraint t.t_a_check: definition",
+            "constraint t.t_a_check: enforced",
+            "constraint t.t_a_check: validated",
+        ],
+    );
+}
+
+/// PostgreSQL 18's generated columns are virtual unless STORED.
+#[test]
+fn a_virtual_generated_column() {
+    if scratch_major() < 18 {
+        return;
+    }
+    assert_differ(
+        "",
+        "CREATE TABLE t (a integer, g integer GENERATED ALWAYS AS (a * 2) STORED)",
+        "CREATE TABLE t (a integer, g integer GENERATED ALWAYS AS (a * 2))",
+        &["column t.g: generated_kind"],
+    );
+    assert_differ(
+        "",
+        "CREATE TABLE t (a integer, g integer GENERATED ALWAYS AS (a * 2))",
+        "CREATE TABLE t (a integer, g integer GENERATED ALWAYS AS (a * 3))",
+        &["column t.g: generated"],
     );
 }
 
@@ -525,6 +670,344 @@ fn a_grant() {
         &format!("GRANT UPDATE (a) ON t TO {}", role.name),
         "",
         &["column t.a: acl"],
+    );
+}
+
+/// One object of every kind that has an owner.
+const OWNED: &str = "CREATE SCHEMA s;
+CREATE TABLE t (id integer PRIMARY KEY);
+CREATE SEQUENCE q;
+CREATE VIEW v AS SELECT id FROM t;
+CREATE MATERIALIZED VIEW m AS SELECT id FROM t;
+CREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+CREATE PROCEDURE p() LANGUAGE sql AS 'SELECT 1';
+CREATE AGGREGATE total(integer) (SFUNC = int4pl, STYPE = integer);
+CREATE TYPE e AS ENUM ('x');
+CREATE DOMAIN d AS integer;
+CREATE TYPE c AS (x integer)";
+
+#[test]
+fn owners_are_compared_by_role_name() {
+    let role = TestRole::create("owner");
+    let r = &role.name;
+    assert_differ(
+        OWNED,
+        "",
+        &format!(
+            "ALTER SCHEMA s OWNER TO {r}; ALTER TABLE t OWNER TO {r}; \
+             ALTER SEQUENCE q OWNER TO {r}; ALTER VIEW v OWNER TO {r}; \
+             ALTER MATERIALIZED VIEW m OWNER TO {r}; ALTER FUNCTION f() OWNER TO {r}; \
+             ALTER PROCEDURE p() OWNER TO {r}; ALTER AGGREGATE total(integer) OWNER TO {r}; \
+             ALTER TYPE e OWNER TO {r}; ALTER DOMAIN d OWNER TO {r}; ALTER TYPE c OWNER TO {r}"
+        ),
+        &[
+            "domain d: owner",
+            "enum e: owner",
+            "function f(): owner",
+            "function p(): owner",
+            "function total(integer): owner",
+            "materialized view m: owner",
+            "schema s: owner",
+            "sequence q: owner",
+            "table t: owner",
+            "type c: owner",
+            "view v: owner",
+        ],
+    );
+}
+
+#[test]
+fn owned_by_the_replaying_user_says_nothing_of_owners() {
+    let role = TestRole::create("owner_back");
+    let (left, _) = assert_same(
+        OWNED,
+        &format!(
+            "{OWNED}; ALTER TABLE t OWNER TO {r}; ALTER FUNCTION f() OWNER TO {r}; \
+             ALTER TABLE t OWNER TO CURRENT_USER; ALTER FUNCTION f() OWNER TO CURRENT_USER",
+            r = role.name
+        ),
+    );
+    let owned: Vec<String> = left
+        .objects
+        .values()
+        .filter(|o| o.properties.contains_key("owner"))
+        .map(|o| o.id.to_string())
+        .collect();
+    assert!(owned.is_empty(), "{owned:?}");
+}
+
+#[test]
+fn foreign_key_triggers_switched_off() {
+    let common = "CREATE TABLE customer (id integer PRIMARY KEY);
+                  CREATE TABLE order_line (id integer, customer integer REFERENCES customer)";
+    assert_differ(
+        common,
+        "ALTER TABLE order_line DISABLE TRIGGER ALL",
+        "",
+        &["constraint order_line.order_line_customer_fkey: internal_triggers"],
+    );
+    assert_differ(
+        common,
+        "ALTER TABLE customer DISABLE TRIGGER ALL",
+        "ALTER TABLE order_line DISABLE TRIGGER ALL",
+        &["constraint order_line.order_line_customer_fkey: internal_triggers"],
+    );
+    assert_same(
+        &format!("{common}; ALTER TABLE order_line DISABLE TRIGGER ALL; ALTER TABLE order_line ENABLE TRIGGER ALL"),
+        common,
+    );
+    let schema = TestDatabase::schema_after(&format!(
+        "{common}; ALTER TABLE order_line DISABLE TRIGGER ALL;
+         CREATE TABLE k (n integer UNIQUE DEFERRABLE); ALTER TABLE k DISABLE TRIGGER ALL"
+    ));
+    let state = |name: &str| {
+        schema
+            .objects
+            .values()
+            .find(|o| o.id.to_string() == name)
+            .and_then(|o| o.properties.get("internal_triggers").cloned())
+    };
+    assert_eq!(
+        state("constraint order_line.order_line_customer_fkey").as_deref(),
+        Some("order_line: disabled")
+    );
+    assert_eq!(
+        state("constraint k.k_n_key").as_deref(),
+        Some("k: disabled")
+    );
+}
+
+#[test]
+fn a_grant_on_an_extension_member_after_the_extension() {
+    let common = "CREATE EXTENSION pgcrypto";
+    assert_differ(
+        common,
+        "REVOKE EXECUTE ON FUNCTION digest(text, text) FROM PUBLIC",
+        "",
+        &["extension member pgcrypto: function digest(text,text): acl"],
+    );
+    // Revoked and granted again: the privileges the extension's script left.
+    assert_same(
+        common,
+        &format!(
+            "{common}; REVOKE EXECUTE ON FUNCTION digest(text, text) FROM PUBLIC;
+             GRANT EXECUTE ON FUNCTION digest(text, text) TO PUBLIC"
+        ),
+    );
+}
+
+#[test]
+fn an_object_added_to_an_extension() {
+    let common =
+        "CREATE EXTENSION pgcrypto; CREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1'";
+    assert_differ(
+        common,
+        "ALTER EXTENSION pgcrypto ADD FUNCTION f()",
+        "",
+        &[
+            "+ function f()",
+            "- extension member pgcrypto: function f()",
+        ],
+    );
+    assert_differ(
+        common,
+        "ALTER EXTENSION pgcrypto DROP FUNCTION digest(text, text)",
+        "",
+        &[
+            "+ extension member pgcrypto: function digest(text,text)",
+            "- function digest(text, text)",
+        ],
+    );
+    // An extension on one side only takes its members with it.
+    let with = TestDatabase::schema_after(common);
+    let without = TestDatabase::schema_after(
+        "CREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1'",
+    );
+    let diff = SchemaDiff::compare(&with, &without);
+    assert_eq!(diff.differences.len(), 1, "{:#?}", diff.differences);
+    let Change::OnlyIn { dependents, .. } = &diff.differences[0].change else {
+        panic!("{:?}", diff.differences[0]);
+    };
+    assert!(dependents
+        .iter()
+        .any(|d| d.name == "pgcrypto: function digest(text,text)"));
+}
+
+const SUM: &str = "CREATE AGGREGATE s(integer) (SFUNC = int4pl, STYPE = integer";
+
+#[test]
+fn aggregate_options() {
+    for (option, spelled) in [
+        (
+            ", MSFUNC = int4pl, MINVFUNC = int4mi, MSTYPE = integer, MINITCOND = '0'",
+            "MSFUNC = int4pl(integer,integer), MINVFUNC = int4mi(integer,integer), \
+             MSTYPE = integer, MINITCOND = '0'",
+        ),
+        (", PARALLEL = SAFE", "PARALLEL = SAFE"),
+        (", SSPACE = 100", "SSPACE = 100"),
+        (
+            ", FINALFUNC = int4abs, FINALFUNC_MODIFY = SHAREABLE",
+            "FINALFUNC = int4abs(integer), FINALFUNC_MODIFY = SHAREABLE",
+        ),
+    ] {
+        assert_differ(
+            "",
+            &format!("{SUM})"),
+            &format!("{SUM}{option})"),
+            &["function s(integer): definition"],
+        );
+        let schema = TestDatabase::schema_after(&format!("{SUM}{option})"));
+        let definition = &schema.objects.values().find(|o| o.id.name == "s(integer)");
+        let definition = &definition.unwrap().properties["definition"];
+        assert!(definition.contains(spelled), "{definition}");
+    }
+    assert_differ(
+        "",
+        "CREATE AGGREGATE s(n integer) (SFUNC = int4pl, STYPE = integer)",
+        &format!("{SUM})"),
+        &["function s(integer): definition"],
+    );
+}
+
+#[test]
+fn an_index_statistics_target() {
+    let common = format!("{TABLE}; CREATE INDEX t_lower_b ON t (lower(b))");
+    assert_differ(
+        &common,
+        "ALTER INDEX t_lower_b ALTER COLUMN 1 SET STATISTICS 500",
+        "",
+        &["index t_lower_b: statistics"],
+    );
+    assert_same(
+        &common,
+        &format!(
+            "{common}; ALTER INDEX t_lower_b ALTER COLUMN 1 SET STATISTICS 500;
+             ALTER INDEX t_lower_b ALTER COLUMN 1 SET STATISTICS -1"
+        ),
+    );
+}
+
+#[test]
+fn a_table_access_method_and_toast_parameters() {
+    let heap2 = "CREATE ACCESS METHOD heap2 TYPE TABLE HANDLER heap_tableam_handler";
+    assert_differ(
+        heap2,
+        &format!("{TABLE} USING heap2"),
+        TABLE,
+        &["table t: access_method"],
+    );
+    assert_differ(
+        TABLE,
+        "ALTER TABLE t SET (toast.autovacuum_enabled = false)",
+        "ALTER TABLE t SET (autovacuum_enabled = false)",
+        &["table t: options", "table t: toast_options"],
+    );
+    assert_same(
+        &format!("{TABLE} WITH (toast.autovacuum_enabled = false)"),
+        &format!("{TABLE}; ALTER TABLE t SET (toast.autovacuum_enabled = false)"),
+    );
+}
+
+#[test]
+fn a_tablespace() {
+    let (mut client, _server) = scratch_client("tablespace");
+    client
+        .batch_execute("SET allow_in_place_tablespaces = on")
+        .expect("allowing in-place tablespaces");
+    client
+        .batch_execute("CREATE TABLESPACE xtask_introspect_space LOCATION ''")
+        .expect("creating a tablespace");
+    let common = format!(
+        "{TABLE}; CREATE INDEX t_a ON t (a);
+         CREATE MATERIALIZED VIEW mv AS SELECT a FROM t"
+    );
+    assert_differ(
+        &common,
+        "ALTER TABLE t SET TABLESPACE xtask_introspect_space;
+         ALTER INDEX t_a SET TABLESPACE xtask_introspect_space;
+         ALTER MATERIALIZED VIEW mv SET TABLESPACE xtask_introspect_space",
+        "",
+        &[
+            "index t_a: tablespace",
+            "materialized view mv: tablespace",
+            "table t: tablespace",
+        ],
+    );
+    assert_same(
+        &common,
+        &format!(
+            "{common}; ALTER TABLE t SET TABLESPACE xtask_introspect_space;
+             ALTER TABLE t SET TABLESPACE pg_default"
+        ),
+    );
+}
+
+#[test]
+fn a_replica_identity_index_and_a_materialized_view_clustered_on() {
+    let common = "CREATE TABLE t (a integer NOT NULL UNIQUE, b integer NOT NULL UNIQUE);
+                  CREATE MATERIALIZED VIEW mv AS SELECT a, b FROM t;
+                  CREATE INDEX mv_a ON mv (a); CREATE INDEX mv_b ON mv (b)";
+    assert_differ(
+        common,
+        "ALTER TABLE t REPLICA IDENTITY USING INDEX t_a_key; CLUSTER mv USING mv_a",
+        "ALTER TABLE t REPLICA IDENTITY USING INDEX t_b_key; CLUSTER mv USING mv_b",
+        &[
+            "materialized view mv: clustered_on",
+            "table t: replica_identity",
+        ],
+    );
+    assert_same(
+        &format!("{common}; CLUSTER mv USING mv_a"),
+        &format!("{common}; ALTER MATERIALIZED VIEW mv CLUSTER ON mv_a"),
+    );
+}
+
+#[test]
+fn an_unlogged_sequence() {
+    assert_differ(
+        "",
+        "CREATE UNLOGGED SEQUENCE q",
+        "CREATE SEQUENCE q",
+        &["sequence q: persistence"],
+    );
+    assert_same(
+        "CREATE UNLOGGED SEQUENCE q",
+        "CREATE SEQUENCE q; ALTER SEQUENCE q SET UNLOGGED",
+    );
+}
+
+#[test]
+fn a_comment_on_a_composite_type_attribute() {
+    let common = "CREATE TYPE pair AS (x integer, y text)";
+    assert_differ(
+        common,
+        "COMMENT ON COLUMN pair.x IS 'the x'",
+        "COMMENT ON COLUMN pair.x IS 'the y'",
+        &["type pair: attribute_comments"],
+    );
+}
+
+#[test]
+fn a_column_defined_locally_as_well_as_inherited() {
+    let common = "CREATE TABLE parent (a integer)";
+    assert_differ(
+        common,
+        "CREATE TABLE child (a integer, b integer) INHERITS (parent)",
+        "CREATE TABLE child (b integer) INHERITS (parent)",
+        &["column child.a: inheritance"],
+    );
+    assert_same(
+        &format!("{common}; CREATE TABLE child (a integer, b integer) INHERITS (parent)"),
+        &format!(
+            "{common}; CREATE TABLE child (a integer, b integer); ALTER TABLE child INHERIT parent"
+        ),
+    );
+    // A partition's columns are its parent's however it became one.
+    let log = "CREATE TABLE log (at date) PARTITION BY RANGE (at)";
+    assert_same(
+        &format!("{log}; CREATE TABLE log_1 PARTITION OF log FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')"),
+        &format!("{log}; CREATE TABLE log_1 (at date);
+                  ALTER TABLE log ATTACH PARTITION log_1 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')"),
     );
 }
 
@@ -848,11 +1331,15 @@ CREATE UNIQUE INDEX t_b_lower_unique ON t (lower(b));
 fn spelled_as_printed(setup: &str, query: &str) -> Vec<String> {
     let mut db = TestDatabase::create();
     db.client().batch_execute(setup).expect("setting up");
+    let query = Capabilities::of(server_version_num(db.client()))
+        .sql(query)
+        .expect("the query's catalog columns")
+        .into_owned();
     let mut tx = db.client().transaction().expect("a transaction");
-    tx.batch_execute(super::queries::SETTINGS)
+    tx.batch_execute(crate::schema::catalog::SETTINGS)
         .expect("the introspection settings");
     let mut spelled = Vec::new();
-    for row in tx.query(query, &[]).expect("spelling and printing") {
+    for row in tx.query(&query, &[]).expect("spelling and printing") {
         let (name, namespace, ours, printed): (String, String, Option<String>, String) =
             (row.get(0), row.get(1), row.get(2), row.get(3));
         if let Some(ours) = ours {
@@ -908,7 +1395,7 @@ const CONSTRAINT_VARIETY: &str = r#"
 CREATE SCHEMA other;
 CREATE DOMAIN other.positive AS int CONSTRAINT positive_check CHECK (VALUE > 0);
 CREATE TABLE t (a int CONSTRAINT t_pkey PRIMARY KEY, b text CONSTRAINT t_b_key UNIQUE,
-                "Mixed Case" int CONSTRAINT "T Quoted" UNIQUE NULLS NOT DISTINCT,
+                "Mixed Case" int CONSTRAINT "T Quoted" UNIQUE /* NULLS NOT DISTINCT */,
                 c int, d int, e int CHECK (e > 0),
                 CONSTRAINT t_c_deferrable UNIQUE (c) DEFERRABLE,
                 CONSTRAINT t_d_deferred UNIQUE (d) DEFERRABLE INITIALLY DEFERRED,
@@ -921,29 +1408,43 @@ CREATE TABLE other.u (id int PRIMARY KEY, a int REFERENCES t (a),
 ALTER TABLE other.u ADD CONSTRAINT u_id_check CHECK (id % 2 = 0) NOT VALID;
 "#;
 
+/// What PostgreSQL 18 adds to [`CONSTRAINT_VARIETY`]: a NOT ENFORCED check, and NOT NULL
+/// constraints, which are not spelled (they are not constraint objects but column
+/// properties).
+const CONSTRAINT_VARIETY_18: &str = r#"
+ALTER TABLE other.u ADD CONSTRAINT u_c_not_enforced CHECK (c < 100) NOT ENFORCED,
+                    ADD CONSTRAINT u_b_not_null NOT NULL b NO INHERIT;
+"#;
+
 #[test]
 fn spelled_constraint_definitions_are_what_pg_get_constraintdef_prints() {
-    let spelled = spelled_as_printed(
-        CONSTRAINT_VARIETY,
-        super::queries::SPELLED_AND_PRINTED_CONSTRAINTS,
-    );
-    assert_eq!(
-        spelled,
-        [
-            "T Quoted",
-            "positive_check",
-            "t_b_key",
-            "t_c_deferrable",
-            "t_d_deferred",
-            "t_e_check",
-            "t_e_fillfactor",
-            "t_pkey",
-            "u_b_check",
-            "u_c_check",
-            "u_id_check",
-            "u_pkey",
-        ]
-    );
+    let major = scratch_major();
+    let mut setup = CONSTRAINT_VARIETY.to_owned();
+    if major >= 15 {
+        setup = setup.replace("/* NULLS NOT DISTINCT */", "NULLS NOT DISTINCT");
+    }
+    if major >= 18 {
+        setup.push_str(CONSTRAINT_VARIETY_18);
+    }
+    let spelled = spelled_as_printed(&setup, super::queries::SPELLED_AND_PRINTED_CONSTRAINTS);
+    let mut expected = vec![
+        "T Quoted",
+        "positive_check",
+        "t_b_key",
+        "t_c_deferrable",
+        "t_d_deferred",
+        "t_e_check",
+        "t_e_fillfactor",
+        "t_pkey",
+        "u_b_check",
+        "u_c_check",
+        "u_id_check",
+        "u_pkey",
+    ];
+    if major >= 18 {
+        expected.insert(10, "u_c_not_enforced");
+    }
+    assert_eq!(spelled, expected);
 }
 
 #[test]
