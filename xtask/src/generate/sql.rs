@@ -27,6 +27,8 @@ const KINDS: &[(ObjectKind, Render)] = &[
     (ObjectKind::Trigger, trigger),
     (ObjectKind::Policy, policy),
     (ObjectKind::Constraint, foreign_key),
+    (ObjectKind::Rule, rule),
+    (ObjectKind::Statistics, statistics),
 ];
 
 type Render = fn(&Writer<'_>, &SchemaObject, &mut Block) -> Result<(), String>;
@@ -1112,6 +1114,43 @@ fn policy(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<()
     push_comment(block, &mut props, || {
         format!("POLICY {name} ON {table_name}")
     });
+    props.done()
+}
+
+fn rule(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
+    let mut props = Props::new(object);
+    let table = object.table.as_deref().unwrap_or("");
+    let name = member_name(object);
+    let definition = props.get("definition").unwrap_or("").trim_end();
+    block.push(definition.replacen(" TO public.", " TO ", 1));
+    match props.get("enabled") {
+        Some("enabled") | None => {}
+        Some(state) => {
+            let word = match state {
+                "disabled" => "DISABLE",
+                "replica" => "ENABLE REPLICA",
+                _ => "ENABLE ALWAYS",
+            };
+            block.push(format!("ALTER TABLE {table} {word} RULE {name};"));
+        }
+    }
+    push_comment(block, &mut props, || format!("RULE {name} ON {table}"));
+    props.done()
+}
+
+fn statistics(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
+    let mut props = Props::new(object);
+    let name = &object.id.name;
+    let definition = props.get("definition").unwrap_or("");
+    let definition = definition
+        .replacen("CREATE STATISTICS public.", "CREATE STATISTICS ", 1)
+        .replacen(" FROM public.", " FROM ", 1);
+    block.push(format!("{definition};"));
+    if let Some(target) = props.get("statistics") {
+        block.push(format!("ALTER STATISTICS {name} SET STATISTICS {target};"));
+    }
+    push_comment(block, &mut props, || format!("STATISTICS {name}"));
+    push_owner(block, &mut props, || format!("STATISTICS {name}"));
     props.done()
 }
 
