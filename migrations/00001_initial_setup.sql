@@ -1,7 +1,7 @@
 -- 00001_initial_setup
 --
 -- Extensions, enum types and the shared trigger functions that every later migration
---     relies on.
+-- relies on.
 --
 -- Extensions: pg_trgm, pgcrypto.
 -- Enums: artifact_retention_enum, artifact_type_enum, enforcement_condition_enum,

@@ -1,7 +1,7 @@
 -- 00002_identity_and_auth
 --
 -- Identities (people and service accounts), permission sets and their assignments, and
---     keys (secrets and settings).
+-- keys (secrets and settings).
 --
 -- Tables: identity, key, permission_set, permission_assignment.
 -- Triggers: identity.update_identity_updated, key.update_key_updated,

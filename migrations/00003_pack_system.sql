@@ -1,8 +1,8 @@
 -- 00003_pack_system
 --
 -- Packs, runtimes and actions: the content the platform installs, and the environments it
---     runs that content in. Runtime records are not inserted here; they are loaded from
---     packs/core/runtimes/*.yaml.
+-- runs that content in. Runtime records are not inserted here; they are loaded from
+-- packs/core/runtimes/*.yaml.
 --
 -- Tables: pack, runtime, action, pack_environment.
 -- Triggers: action.update_action_updated, pack.update_pack_updated,

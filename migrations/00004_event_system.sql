@@ -1,8 +1,8 @@
 -- 00004_event_system
 --
 -- Triggers (kinds of event), sensors (which watch for them), rules (what to do about
---     them) and events (what happened). Triggers carry their webhook settings; the
---     webhook functions are in 00007.
+-- them) and events (what happened). Triggers carry their webhook settings; the webhook
+-- functions are in 00007.
 --
 -- Tables: trigger, rule, sensor, event.
 -- Triggers: event.update_event_updated, rule.update_rule_updated,

@@ -1,8 +1,8 @@
 -- 00005_execution_system
 --
 -- Enforcements (a rule matched an event), executions (an action run), inquiries,
---     concurrency policies and workflows. A workflow's task state lives in
---     execution.workflow_task.
+-- concurrency policies and workflows. A workflow's task state lives in
+-- execution.workflow_task.
 --
 -- Tables: enforcement, policy, workflow_definition, execution, inquiry,
 --     workflow_execution.

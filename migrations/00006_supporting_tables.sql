@@ -1,8 +1,7 @@
 -- 00006_supporting_tables
 --
 -- Workers that run executions, notifications sent to clients, and artifacts produced by
---     executions. The notification NOTIFY trigger is in 00008 with the other notify
---     triggers.
+-- executions. The notification NOTIFY trigger is in 00008 with the other notify triggers.
 --
 -- Tables: artifact, notification, worker.
 -- Triggers: artifact.update_artifact_updated, notification.update_notification_updated,

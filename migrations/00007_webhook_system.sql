@@ -1,8 +1,8 @@
 -- 00007_webhook_system
 --
 -- Lets a trigger be fired by an HTTP request: the request log and the functions that
---     manage a trigger's webhook. Its settings live in trigger.webhook_config and are
---     enforced by the API.
+-- manage a trigger's webhook. Its settings live in trigger.webhook_config and are
+-- enforced by the API.
 --
 -- Functions: generate_webhook_key(), get_webhook_stats(bigint),
 --     enable_trigger_webhook(bigint, jsonb), update_trigger_webhook_config(bigint,

@@ -1,7 +1,7 @@
 -- 00008_notify_triggers
 --
 -- Every LISTEN/NOTIFY trigger of the schema, with its function: each sends a JSON
---     document with pg_notify so that services react at once instead of polling.
+-- document with pg_notify so that services react at once instead of polling.
 --
 -- Functions: notify_on_insert(), notify_execution_change(), notify_event_created(),
 --     notify_enforcement_change().

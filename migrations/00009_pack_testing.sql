@@ -1,7 +1,7 @@
 -- 00009_pack_testing
 --
 -- Packs may ship tests. They run on installation, on update and on demand; every run is
---     kept here with its counts and its full report.
+-- kept here with its counts and its full report.
 --
 -- Tables: pack_test_result.
 -- Views: pack_latest_test.

@@ -179,9 +179,16 @@ fn every_kind_of_object_round_trips_in_strict_column_order() {
              CREATE MATERIALIZED VIEW counts AS
                  SELECT account, count(*) AS n FROM booking GROUP BY account WITH NO DATA;
              CREATE UNIQUE INDEX counts_account ON counts (account);
-             COMMENT ON FUNCTION total(integer, integer) IS 'adds';",
+             COMMENT ON FUNCTION total(integer, integer) IS 'adds';
+             CREATE RULE scratch_quiet AS ON DELETE TO scratch DO INSTEAD NOTHING;
+             CREATE STATISTICS booking_stats (dependencies) ON account, feeling FROM booking;
+             ALTER TABLE scratch OWNER TO reporting;
+             ALTER VIEW happy OWNER TO reporting;",
         ),
     ]);
+    // A role the migrations assume, as a prelude provides it.
+    repo.write("prelude.sql", "CREATE ROLE reporting;");
+    repo.write("xtask.toml", "prelude = \"prelude.sql\"\n");
     let files = repo.generated("out", &[]);
     let sql = all_sql(&files);
     for expected in [
@@ -197,6 +204,10 @@ fn every_kind_of_object_round_trips_in_strict_column_order() {
         "ALTER TABLE booking DISABLE TRIGGER booking_touch;",
         "CREATE SEQUENCE ticket INCREMENT BY 5 START WITH 100 CACHE 10;",
         "WITH NO DATA;",
+        "ALTER TABLE scratch OWNER TO reporting;",
+        "ALTER VIEW happy OWNER TO reporting;",
+        "CREATE RULE scratch_quiet AS\n    ON DELETE TO scratch DO INSTEAD NOTHING;",
+        "CREATE STATISTICS booking_stats (dependencies) ON account, feeling FROM booking;",
     ] {
         assert!(sql.contains(expected), "missing {expected:?} in:\n{sql}");
     }
@@ -411,7 +422,8 @@ fn what_generate_cannot_write_is_refused_by_name_and_into_is_untouched() {
         "20240101000001_all.sql",
         "CREATE TABLE open_data (id int);
          GRANT SELECT ON open_data TO PUBLIC;
-         CREATE AGGREGATE concat_all(text) (SFUNC = textcat, STYPE = text, INITCOND = '');",
+         CREATE AGGREGATE concat_all(text) (SFUNC = textcat, STYPE = text, INITCOND = '');
+         CREATE TEXT SEARCH CONFIGURATION plain (COPY = simple);",
     )]);
     repo.write("out/keep.txt", "mine");
     let output = repo.generate("out", &["--force"]);
@@ -423,6 +435,12 @@ fn what_generate_cannot_write_is_refused_by_name_and_into_is_untouched() {
     );
     assert!(
         stderr.contains("function concat_all(text): generate cannot write an aggregate"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "text search configuration plain: generate cannot write a text search configuration"
+        ),
         "{stderr}"
     );
     assert_eq!(read_dir(&repo.path("out")).len(), 1);

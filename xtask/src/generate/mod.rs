@@ -89,21 +89,7 @@ fn read_final_state(
         .with_context(|| format!("could not replay {}", history.dir.display()))?;
     progress.phase("reading the final state");
     let schema = introspect(&mut client).context("reading the history's final state")?;
-    let schemas = schema
-        .objects
-        .keys()
-        .filter(|id| id.kind == ObjectKind::Schema)
-        .map(|id| id.name.clone())
-        .chain(
-            schema
-                .objects
-                .values()
-                .filter_map(|o| o.properties.get("schema").cloned()),
-        )
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let names = Names::read(&mut client, schemas)?;
+    let names = Names::read(&mut client)?;
     let rows = rows::read(&mut client, &schema, &names)?;
     let default_versions = client
         .query(
@@ -370,7 +356,7 @@ fn header(
     let mut lines = vec![format!("-- {}", file_name.trim_end_matches(".sql"))];
     if let Some(description) = description {
         lines.push("--".to_owned());
-        lines.extend(wrap(description, "-- "));
+        lines.extend(wrap(description, "-- ", ""));
     }
     let mut held: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut kinds_in_order: Vec<String> = Vec::new();
@@ -394,7 +380,7 @@ fn header(
     for kind in kinds_in_order {
         let text = format!("{kind}: {}.", held[&kind].join(", "));
         let text = capitalize(&text);
-        lines.extend(wrap(&text, "-- "));
+        lines.extend(wrap(&text, "-- ", "    "));
     }
     if !from.is_empty() {
         let files: Vec<String> = from
@@ -405,6 +391,7 @@ fn header(
         lines.extend(wrap(
             &format!("From the history: {}.", files.join(", ")),
             "-- ",
+            "    ",
         ));
     }
     lines.join("\n") + "\n"
@@ -414,6 +401,7 @@ fn plural(kind: ObjectKind) -> String {
     match kind.label() {
         "index" => "indexes".to_owned(),
         "policy" => "policies".to_owned(),
+        "statistics" => "statistics".to_owned(),
         "constraint" => "foreign keys added later".to_owned(),
         label => format!("{label}s"),
     }
@@ -428,14 +416,14 @@ fn capitalize(text: &str) -> String {
 }
 
 /// Words of `text` in lines of at most 90 characters, each after `prefix`, the
-/// continuation lines indented.
-fn wrap(text: &str, prefix: &str) -> Vec<String> {
+/// continuation lines after `indent` too.
+fn wrap(text: &str, prefix: &str, indent: &str) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
         let lead = match lines.is_empty() {
             true => prefix.len(),
-            false => prefix.len() + 4,
+            false => prefix.len() + indent.len(),
         };
         if !line.is_empty() && lead + line.len() + 1 + word.len() > 90 {
             lines.push(std::mem::take(&mut line));
@@ -451,7 +439,7 @@ fn wrap(text: &str, prefix: &str) -> Vec<String> {
         .enumerate()
         .map(|(i, l)| match i {
             0 => format!("{prefix}{l}"),
-            _ => format!("{prefix}    {l}"),
+            _ => format!("{prefix}{indent}{l}"),
         })
         .collect()
 }

@@ -1,22 +1,20 @@
-//! SQL spellings of the model's names: identifiers quoted only when they must be, as
-//! `quote_ident` does, and the model's `schema.name` display names split back into parts.
+//! Spellings for SQL: identifiers the model holds unquoted (role names, an extension's
+//! schema) quoted only when they must be, as `quote_ident` does; literals; arrays.
 
 use std::collections::BTreeSet;
 
 use anyhow::Context;
 
 /// What decides whether an identifier needs quotes: the server's keywords that are not
-/// unreserved (those `quote_ident` quotes), and the schemas that qualify names.
+/// unreserved (those `quote_ident` quotes).
 #[derive(Debug, Clone, Default)]
 pub struct Names {
     keywords: BTreeSet<String>,
-    /// Non-`public` schemas, longest first, so that a name is split at its schema.
-    schemas: Vec<String>,
 }
 
 impl Names {
     /// Reads the keywords of the connected server.
-    pub fn read(client: &mut postgres::Client, schemas: Vec<String>) -> anyhow::Result<Names> {
+    pub fn read(client: &mut postgres::Client) -> anyhow::Result<Names> {
         let keywords = client
             .query(
                 "SELECT word FROM pg_get_keywords() WHERE catcode <> 'U'",
@@ -26,13 +24,7 @@ impl Names {
             .iter()
             .map(|row| row.get(0))
             .collect();
-        Ok(Names::new(keywords, schemas))
-    }
-
-    pub fn new(keywords: BTreeSet<String>, mut schemas: Vec<String>) -> Names {
-        schemas.retain(|s| s != "public");
-        schemas.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-        Names { keywords, schemas }
+        Ok(Names { keywords })
     }
 
     /// `name` as `quote_ident` prints it: bare when it is lower case letters, digits,
@@ -51,45 +43,6 @@ impl Names {
         } else {
             format!("\"{}\"", name.replace('"', "\"\""))
         }
-    }
-
-    /// The schema and the bare name of a model name: `auth.users` is `(Some("auth"),
-    /// "users")` when `auth` is a schema, `users` is `(None, "users")`.
-    pub fn split<'a>(&self, name: &'a str) -> (Option<&'a str>, &'a str) {
-        for schema in &self.schemas {
-            if let Some(rest) = name
-                .strip_prefix(schema.as_str())
-                .and_then(|r| r.strip_prefix('.'))
-            {
-                return (Some(&name[..schema.len()]), rest);
-            }
-        }
-        (None, name)
-    }
-
-    /// A model name (`auth.users`, `pack`) as SQL: `auth.users`, `pack`, `"Odd"."Name"`.
-    pub fn qualified(&self, name: &str) -> String {
-        match self.split(name) {
-            (Some(schema), rest) => format!("{}.{}", self.ident(schema), self.ident(rest)),
-            (None, rest) => self.ident(rest),
-        }
-    }
-
-    /// A function's model name, `auth.check(bigint, jsonb)`, as SQL: the name quoted, the
-    /// argument types as PostgreSQL printed them.
-    pub fn function(&self, name: &str) -> String {
-        match name.find('(') {
-            Some(open) => format!("{}{}", self.qualified(&name[..open]), &name[open..]),
-            None => self.qualified(name),
-        }
-    }
-
-    /// The part of a member's name after its owner's: `webhook_config` in
-    /// `trigger.webhook_config` owned by `trigger`.
-    pub fn member<'a>(owner: &str, name: &'a str) -> &'a str {
-        name.strip_prefix(owner)
-            .and_then(|r| r.strip_prefix('.'))
-            .unwrap_or(name)
     }
 }
 
@@ -145,8 +98,9 @@ mod tests {
     use super::*;
 
     fn names() -> Names {
-        let keywords = ["user", "select", "table"].map(String::from).into();
-        Names::new(keywords, vec!["auth".into(), "public".into()])
+        Names {
+            keywords: ["user", "select", "table"].map(String::from).into(),
+        }
     }
 
     #[test]
@@ -158,18 +112,6 @@ mod tests {
         assert_eq!(names.ident("a.b"), "\"a.b\"");
         assert_eq!(names.ident("1st"), "\"1st\"");
         assert_eq!(names.ident("say\"hi"), "\"say\"\"hi\"");
-    }
-
-    #[test]
-    fn model_names_split_at_their_schema() {
-        let names = names();
-        assert_eq!(names.qualified("auth.user"), "auth.\"user\"");
-        assert_eq!(names.qualified("pack"), "pack");
-        assert_eq!(
-            names.function("auth.check(bigint, jsonb)"),
-            "auth.check(bigint, jsonb)"
-        );
-        assert_eq!(Names::member("auth.users", "auth.users.email"), "email");
     }
 
     #[test]

@@ -13,23 +13,22 @@ use crate::schema::model::{ObjectId, ObjectKind, Schema};
 /// dependent's kind and name, then the referenced object's. Sub-objects stand for what
 /// holds them: a column default and a table's row type for the table, an index for its
 /// table, a view's rewrite rule for the view, an array type for its element type. Names
-/// follow the model's rule (schema-qualified outside `public`).
+/// follow the model's rule (each part quoted as `quote_ident` does, schema-qualified
+/// outside `public`).
 const DEPENDENCIES: &str = "
 WITH named AS (
     SELECT 'pg_class'::regclass AS classid, c.oid AS objid,
            CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'f' THEN 'table'
                           WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
                           WHEN 'S' THEN 'sequence' WHEN 'c' THEN 'type' END AS kind,
-           CASE WHEN n.nspname = 'public' THEN c.relname::text
-                ELSE n.nspname || '.' || c.relname END AS name
+           CASE WHEN n.nspname = 'public' THEN quote_ident(c.relname) ELSE quote_ident(n.nspname) || '.' || quote_ident(c.relname) END AS name
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c')
   UNION ALL
     SELECT 'pg_class'::regclass, i.oid, t.kind, t.name
     FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
     JOIN LATERAL (SELECT CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'table' END,
-                         CASE WHEN n.nspname = 'public' THEN c.relname::text
-                              ELSE n.nspname || '.' || c.relname END
+                         CASE WHEN n.nspname = 'public' THEN quote_ident(c.relname) ELSE quote_ident(n.nspname) || '.' || quote_ident(c.relname) END
                   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                   WHERE c.oid = x.indrelid) t(kind, name) ON true
   UNION ALL
@@ -38,8 +37,8 @@ WITH named AS (
                 WHEN 'c' THEN CASE r.relkind WHEN 'c' THEN 'type' WHEN 'v' THEN 'view'
                                              WHEN 'm' THEN 'materialized view' ELSE 'table' END
            END,
-           CASE WHEN n.nspname = 'public' THEN coalesce(r.relname, b.typname)::text
-                ELSE n.nspname || '.' || coalesce(r.relname, b.typname) END
+           CASE WHEN n.nspname = 'public' THEN quote_ident(coalesce(r.relname, b.typname))
+                ELSE quote_ident(n.nspname) || '.' || quote_ident(coalesce(r.relname, b.typname)) END
     FROM pg_type t
     JOIN pg_type b ON b.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0
                                    THEN t.typelem ELSE t.oid END
@@ -48,30 +47,25 @@ WITH named AS (
     WHERE b.typtype IN ('e', 'd', 'c')
   UNION ALL
     SELECT 'pg_proc'::regclass, p.oid, 'function',
-           CASE WHEN n.nspname = 'public' THEN p.proname::text
-                ELSE n.nspname || '.' || p.proname END
+           CASE WHEN n.nspname = 'public' THEN quote_ident(p.proname) ELSE quote_ident(n.nspname) || '.' || quote_ident(p.proname) END
            || '(' || oidvectortypes(p.proargtypes) || ')'
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
   UNION ALL
     SELECT 'pg_trigger'::regclass, tg.oid, 'trigger',
-           CASE WHEN n.nspname = 'public' THEN c.relname::text
-                ELSE n.nspname || '.' || c.relname END || '.' || tg.tgname
+           CASE WHEN n.nspname = 'public' THEN quote_ident(c.relname) ELSE quote_ident(n.nspname) || '.' || quote_ident(c.relname) END || '.' || quote_ident(tg.tgname)
     FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
   UNION ALL
     SELECT 'pg_policy'::regclass, p.oid, 'policy',
-           CASE WHEN n.nspname = 'public' THEN c.relname::text
-                ELSE n.nspname || '.' || c.relname END || '.' || p.polname
+           CASE WHEN n.nspname = 'public' THEN quote_ident(c.relname) ELSE quote_ident(n.nspname) || '.' || quote_ident(c.relname) END || '.' || quote_ident(p.polname)
     FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
   UNION ALL
     SELECT 'pg_constraint'::regclass, k.oid, 'constraint',
            CASE WHEN k.conrelid <> 0 THEN
-                CASE WHEN n.nspname = 'public' THEN c.relname::text
-                     ELSE n.nspname || '.' || c.relname END
-                ELSE CASE WHEN tn.nspname = 'public' THEN t.typname::text
-                          ELSE tn.nspname || '.' || t.typname END
-           END || '.' || k.conname
+                CASE WHEN n.nspname = 'public' THEN quote_ident(c.relname) ELSE quote_ident(n.nspname) || '.' || quote_ident(c.relname) END
+                ELSE CASE WHEN tn.nspname = 'public' THEN quote_ident(t.typname) ELSE quote_ident(tn.nspname) || '.' || quote_ident(t.typname) END
+           END || '.' || quote_ident(k.conname)
     FROM pg_constraint k
     LEFT JOIN pg_class c ON c.oid = k.conrelid
     LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -79,15 +73,13 @@ WITH named AS (
     LEFT JOIN pg_namespace tn ON tn.oid = t.typnamespace
   UNION ALL
     SELECT 'pg_attrdef'::regclass, d.oid, 'table',
-           CASE WHEN n.nspname = 'public' THEN c.relname::text
-                ELSE n.nspname || '.' || c.relname END
+           CASE WHEN n.nspname = 'public' THEN quote_ident(c.relname) ELSE quote_ident(n.nspname) || '.' || quote_ident(c.relname) END
     FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
   UNION ALL
     SELECT 'pg_rewrite'::regclass, r.oid,
            CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
-           CASE WHEN n.nspname = 'public' THEN c.relname::text
-                ELSE n.nspname || '.' || c.relname END
+           CASE WHEN n.nspname = 'public' THEN quote_ident(c.relname) ELSE quote_ident(n.nspname) || '.' || quote_ident(c.relname) END
     FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
     JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('v', 'm')
@@ -241,52 +233,24 @@ fn preferences(schema: &Schema, units: &Units) -> Vec<Edge> {
     edges
 }
 
-/// The table a foreign key points at, read from its definition (`... REFERENCES t(id)`).
+/// The table a foreign key points at, read from its definition (`... REFERENCES t(id)`),
+/// as the model names it: PostgreSQL prints the table quoted, and qualified unless it is
+/// in `public`.
 pub fn references(constraint: &crate::schema::model::SchemaObject) -> Option<String> {
     if constraint.properties.get("type").map(String::as_str) != Some("foreign key") {
         return None;
     }
     let definition = constraint.properties.get("definition")?;
     let rest = &definition[definition.find(" REFERENCES ")? + " REFERENCES ".len()..];
-    let end = rest.find('(')?;
-    Some(unquote_qualified(&rest[..end]))
-}
-
-/// `"Odd".name` as the model names it: `Odd.name`, `public` left out.
-fn unquote_qualified(sql: &str) -> String {
-    let mut parts = Vec::new();
-    let mut chars = sql.chars().peekable();
-    while chars.peek().is_some() {
-        let mut part = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            while let Some(c) = chars.next() {
-                if c == '"' {
-                    if chars.peek() == Some(&'"') {
-                        chars.next();
-                        part.push('"');
-                        continue;
-                    }
-                    break;
-                }
-                part.push(c);
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c == '.' {
-                    break;
-                }
-                part.push(c);
-                chars.next();
-            }
+    let mut in_quotes = false;
+    let end = rest.char_indices().find(|&(_, c)| {
+        if c == '"' {
+            in_quotes = !in_quotes;
         }
-        chars.next_if_eq(&'.');
-        parts.push(part);
-    }
-    if parts.len() == 2 && parts[0] == "public" {
-        parts.remove(0);
-    }
-    parts.join(".")
+        c == '(' && !in_quotes
+    })?;
+    let table = &rest[..end.0];
+    Some(table.strip_prefix("public.").unwrap_or(table).to_owned())
 }
 
 /// Foreign keys are the only constraints that are units of their own.
@@ -450,7 +414,7 @@ mod tests {
             "definition",
             Some("FOREIGN KEY (b) REFERENCES \"Odd\".\"b.c\"(id)"),
         );
-        assert_eq!(references(&fk).as_deref(), Some("Odd.b.c"));
+        assert_eq!(references(&fk).as_deref(), Some("\"Odd\".\"b.c\""));
         fk.set(
             "definition",
             Some("FOREIGN KEY (b) REFERENCES b(id) ON DELETE CASCADE"),

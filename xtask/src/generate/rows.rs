@@ -24,6 +24,8 @@ const SETTINGS: &str = "\
 #[derive(Debug, Clone, Default)]
 pub struct TableRows {
     /// The inserted columns, quoted: every column but generated ones, in table order.
+    /// (Table, column and sequence names in the model are quoted already; the natural
+    /// key's columns, from the data comparison, are not.)
     pub columns: Vec<String>,
     /// A column is `GENERATED ALWAYS AS IDENTITY`.
     pub overriding: bool,
@@ -70,7 +72,7 @@ pub fn read(
                 .map(String::as_str)
                 == Some("always")
         });
-        let quoted: Vec<String> = inserted.iter().map(|c| names.ident(c)).collect();
+        let quoted: Vec<String> = inserted.iter().map(|c| (*c).clone()).collect();
         let mut sort: Vec<String> = data
             .natural_key
             .columns
@@ -86,7 +88,7 @@ pub fn read(
                 .map(|c| format!("quote_nullable({c})"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            names.qualified(table),
+            table,
             sort.join(", ")
         );
         let values = tx
@@ -103,10 +105,7 @@ pub fn read(
         {
             let row = tx
                 .query_one(
-                    &format!(
-                        "SELECT last_value, is_called FROM {}",
-                        names.qualified(&sequence.id.name)
-                    ),
+                    &format!("SELECT last_value, is_called FROM {}", sequence.id.name),
                     &[],
                 )
                 .with_context(|| format!("reading the position of {}", sequence.id))?;
@@ -117,7 +116,7 @@ pub fn read(
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(1);
             if is_called || value != start {
-                sequences.push((names.qualified(&sequence.id.name), value, is_called));
+                sequences.push((sequence.id.name.clone(), value, is_called));
             }
         }
         tables.insert(

@@ -27,6 +27,8 @@ const KINDS: &[(ObjectKind, Render)] = &[
     (ObjectKind::Trigger, trigger),
     (ObjectKind::Policy, policy),
     (ObjectKind::Constraint, foreign_key),
+    (ObjectKind::Rule, rule),
+    (ObjectKind::Statistics, statistics),
 ];
 
 type Render = fn(&Writer<'_>, &SchemaObject, &mut Block) -> Result<(), String>;
@@ -165,6 +167,7 @@ impl Writer<'_> {
             ObjectKind::View => &[ObjectKind::Column],
             ObjectKind::MaterializedView => &[ObjectKind::Column, ObjectKind::Index],
             ObjectKind::Domain => &[ObjectKind::Constraint],
+            ObjectKind::Extension => &[ObjectKind::ExtensionMember],
             _ => &[],
         };
         self.members(unit)
@@ -210,7 +213,7 @@ impl Writer<'_> {
             _ => "",
         };
         if changed == ["comment"] && !what.is_empty() {
-            let target = format!("{what} {}", self.names.qualified(&object.id.name));
+            let target = format!("{what} {}", object.id.name);
             block.push(comment(&target, object.properties.get("comment")));
             return Ok(());
         }
@@ -226,7 +229,7 @@ impl Writer<'_> {
         let Some(rows) = self.rows.get(table) else {
             return;
         };
-        let name = self.names.qualified(table);
+        let name = table;
         if !rows.values.is_empty() {
             let overriding = match rows.overriding {
                 true => " OVERRIDING SYSTEM VALUE",
@@ -248,6 +251,11 @@ impl Writer<'_> {
     }
 }
 
+/// A member's own name (a column, constraint, trigger or policy), quoted.
+fn member_name(object: &SchemaObject) -> &str {
+    object.sql.member.as_deref().unwrap_or(&object.sql.name)
+}
+
 fn comment(target: &str, text: Option<&String>) -> String {
     match text {
         Some(text) => format!("COMMENT ON {target} IS {};", literal(text)),
@@ -259,6 +267,14 @@ fn comment(target: &str, text: Option<&String>) -> String {
 fn push_comment(block: &mut Block, props: &mut Props<'_>, target: impl FnOnce() -> String) {
     if let Some(text) = props.get("comment") {
         block.push(format!("COMMENT ON {} IS {};", target(), literal(text)));
+    }
+}
+
+/// `ALTER ... OWNER TO` when the object's owner is not the migrating user (the model
+/// leaves the owner out when it is).
+fn push_owner(block: &mut Block, props: &mut Props<'_>, target: impl FnOnce() -> String) {
+    if let Some(owner) = props.get("owner") {
+        block.push(format!("ALTER {} OWNER TO {owner};", target()));
     }
 }
 
@@ -276,7 +292,7 @@ fn refuse_privileges(props: &mut Props<'_>) -> Result<(), String> {
 
 fn extension(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
     let mut props = Props::new(object);
-    let name = w.names.ident(&object.id.name);
+    let name = &object.id.name;
     let mut sql = format!("CREATE EXTENSION IF NOT EXISTS {name}");
     if let Some(schema) = props.get("schema").filter(|s| *s != "public") {
         sql += &format!(" WITH SCHEMA {}", w.names.ident(schema));
@@ -287,21 +303,28 @@ fn extension(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result
     }
     block.push(sql + ";");
     push_comment(block, &mut props, || format!("EXTENSION {name}"));
+    // What the history changed about the objects the extension made (their privileges)
+    // is not written yet.
+    let unit = Unit::Object(object.id.clone());
+    for member in w.member_kind(&unit, ObjectKind::ExtensionMember) {
+        Props::new(member).done()?;
+    }
     props.done()
 }
 
-fn schema(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
+fn schema(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
     let mut props = Props::new(object);
-    let name = w.names.ident(&object.id.name);
+    let name = &object.id.name;
     block.push(format!("CREATE SCHEMA {name};"));
     push_comment(block, &mut props, || format!("SCHEMA {name}"));
+    push_owner(block, &mut props, || format!("SCHEMA {name}"));
     refuse_privileges(&mut props)?;
     props.done()
 }
 
-fn enumeration(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
+fn enumeration(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
     let mut props = Props::new(object);
-    let name = w.names.qualified(&object.id.name);
+    let name = &object.id.name;
     let labels: Vec<String> = text_array(props.get("labels").unwrap_or("{}"))
         .iter()
         .map(|l| format!("    {}", literal(l)))
@@ -311,13 +334,14 @@ fn enumeration(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Resu
         labels.join(",\n")
     ));
     push_comment(block, &mut props, || format!("TYPE {name}"));
+    push_owner(block, &mut props, || format!("TYPE {name}"));
     refuse_privileges(&mut props)?;
     props.done()
 }
 
 fn domain(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
     let mut props = Props::new(object);
-    let name = w.names.qualified(&object.id.name);
+    let name = &object.id.name;
     let mut sql = format!(
         "CREATE DOMAIN {name} AS {}",
         props.get("type").unwrap_or("")
@@ -335,10 +359,10 @@ fn domain(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<()
     let mut comments = Vec::new();
     for constraint in w.member_kind(&unit, ObjectKind::Constraint) {
         let mut c = Props::new(constraint);
-        let member = Names::member(&object.id.name, &constraint.id.name);
+        let member = member_name(constraint);
         sql += &format!(
             "\n    CONSTRAINT {} {}",
-            w.names.ident(member),
+            member,
             check_sql(c.get("definition").unwrap_or(""))
         );
         c.get("type");
@@ -348,7 +372,7 @@ fn domain(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<()
         if let Some(text) = c.get("comment") {
             comments.push(format!(
                 "COMMENT ON CONSTRAINT {} ON DOMAIN {name} IS {};",
-                w.names.ident(member),
+                member,
                 literal(text)
             ));
         }
@@ -356,19 +380,21 @@ fn domain(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<()
     }
     block.push(sql + ";");
     push_comment(block, &mut props, || format!("DOMAIN {name}"));
+    push_owner(block, &mut props, || format!("DOMAIN {name}"));
     comments.into_iter().for_each(|c| block.push(c));
     refuse_privileges(&mut props)?;
     props.done()
 }
 
-fn composite_type(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
+fn composite_type(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
     let mut props = Props::new(object);
-    let name = w.names.qualified(&object.id.name);
+    let name = &object.id.name;
     block.push(format!(
         "CREATE TYPE {name} AS ({});",
         props.get("attributes").unwrap_or("")
     ));
     push_comment(block, &mut props, || format!("TYPE {name}"));
+    push_owner(block, &mut props, || format!("TYPE {name}"));
     refuse_privileges(&mut props)?;
     props.done()
 }
@@ -434,14 +460,19 @@ fn sequence_options(props: &mut Props<'_>, implied: &str) -> Vec<String> {
     options
 }
 
-fn sequence(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
+fn sequence(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
     let mut props = Props::new(object);
-    let name = w.names.qualified(&object.id.name);
+    let name = &object.id.name;
     let options = sequence_options(&mut props, "bigint");
     let options: String = options.iter().map(|o| format!(" {o}")).collect();
-    block.push(format!("CREATE SEQUENCE {name}{options};"));
+    let unlogged = match props.get("persistence") {
+        Some("unlogged") => "UNLOGGED ",
+        _ => "",
+    };
+    block.push(format!("CREATE {unlogged}SEQUENCE {name}{options};"));
     props.get("owned_by");
     push_comment(block, &mut props, || format!("SEQUENCE {name}"));
+    push_owner(block, &mut props, || format!("SEQUENCE {name}"));
     refuse_privileges(&mut props)?;
     props.done()
 }
@@ -451,16 +482,15 @@ fn sequence(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<
 fn serial_sequence<'s>(
     w: &'s Writer<'_>,
     unit: &Unit,
-    table: &str,
     column: &SchemaObject,
 ) -> Option<&'s SchemaObject> {
-    let column_name = Names::member(table, &column.id.name);
-    let (_, bare_table) = w.names.split(table);
+    let column_name = member_name(column);
+    let bare_table = &column.sql.name;
     let expected = format!("{bare_table}_{column_name}_seq");
     let sequence = w
         .member_kind(unit, ObjectKind::Sequence)
         .find(|s| s.properties.get("owned_by") == Some(&column.id.name))?;
-    let (_, bare) = w.names.split(&sequence.id.name);
+    let bare = &sequence.sql.name;
     let default = format!(
         "nextval('{}'::regclass)",
         sequence.id.name.replace('\'', "''")
@@ -469,15 +499,35 @@ fn serial_sequence<'s>(
     let mut props = Props::new(sequence);
     let plain = sequence_options(&mut props, column_type).is_empty()
         && props.get("comment").is_none()
-        && props.get("acl").is_none();
+        && props.get("acl").is_none()
+        && props.get("persistence")
+            == column_table(w, column, "persistence").filter(|p| *p == "unlogged")
+        && props
+            .get("owner")
+            .is_none_or(|owner| Some(owner) == column_table(w, column, "owner"));
     let serial = plain
-        && bare == expected
+        && *bare == expected
         && expected.len() <= 63
-        && w.names.ident(bare) == bare
         && column.properties.get("default") == Some(&default)
         && column.properties.get("nullable").map(String::as_str) == Some("false")
         && type_max(column_type).is_some();
     serial.then_some(sequence)
+}
+
+/// A property of a column's table: its owner (absent for the migrating user), its
+/// persistence (a serial's sequence is unlogged with its table).
+fn column_table<'s>(w: &'s Writer<'_>, column: &SchemaObject, key: &str) -> Option<&'s str> {
+    let table = column.table.as_ref()?;
+    let id = ObjectId {
+        kind: ObjectKind::Table,
+        name: table.clone(),
+    };
+    w.schema
+        .objects
+        .get(&id)?
+        .properties
+        .get(key)
+        .map(String::as_str)
 }
 
 fn serial_type(column_type: &str) -> &'static str {
@@ -511,8 +561,8 @@ fn table(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(),
     let mut props = Props::new(object);
     let id = &object.id;
     let unit = Unit::Object(id.clone());
-    let name = w.names.qualified(&id.name);
-    let (_, bare_table) = w.names.split(&id.name);
+    let name = &id.name;
+    let bare_table = object.sql.name.as_str();
     for refused in ["partition_of", "inherits", "of_type"] {
         if let Some(value) = props.get(refused) {
             return Err(format!(
@@ -530,7 +580,7 @@ fn table(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(),
             .and_then(|c| w.schema.objects.get(&column_id(c)))
             .is_some_and(|c| c.properties.contains_key("identity"));
         let column = owned_by.and_then(|c| w.schema.objects.get(&column_id(c)));
-        if is_identity || column.is_some_and(|c| serial_sequence(w, &unit, &id.name, c).is_some()) {
+        if is_identity || column.is_some_and(|c| serial_sequence(w, &unit, c).is_some()) {
             continue;
         }
         let mut seq_block = Block::default();
@@ -539,8 +589,11 @@ fn table(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(),
         if let Some(column) = owned_by {
             after.push(format!(
                 "ALTER SEQUENCE {} OWNED BY {name}.{};",
-                w.names.qualified(&owned.id.name),
-                w.names.ident(Names::member(&id.name, column))
+                owned.id.name,
+                w.schema
+                    .objects
+                    .get(&column_id(column))
+                    .map_or("", member_name)
             ));
         }
     }
@@ -550,7 +603,7 @@ fn table(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(),
     let mut table_constraints = Vec::new();
     for constraint in w.member_kind(&unit, ObjectKind::Constraint) {
         let mut c = Props::new(constraint);
-        let member = Names::member(&id.name, &constraint.id.name);
+        let member = member_name(constraint);
         let kind = c.get("type").unwrap_or("");
         let definition = c.get("definition").unwrap_or("");
         c.get("deferrable");
@@ -560,7 +613,7 @@ fn table(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(),
         if let Some(text) = c.get("comment") {
             comments.push(format!(
                 "COMMENT ON CONSTRAINT {} ON {name} IS {};",
-                w.names.ident(member),
+                member,
                 literal(text)
             ));
         }
@@ -573,7 +626,7 @@ fn table(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(),
         if definition.ends_with(" NOT VALID") {
             after.push(format!(
                 "ALTER TABLE {name} ADD CONSTRAINT {} {definition};",
-                w.names.ident(member)
+                member
             ));
             continue;
         }
@@ -599,7 +652,7 @@ fn table(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(),
             }
             None => table_constraints.push(format!(
                 "    CONSTRAINT {} {}{with}",
-                w.names.ident(member),
+                member,
                 check_sql(definition)
             )),
         }
@@ -611,7 +664,7 @@ fn table(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(),
         .filter(|fk| w.schema.objects[*fk].table.as_deref() == Some(&id.name))
     {
         let constraint = &w.schema.objects[fk];
-        let member = Names::member(&id.name, &fk.name);
+        let member = member_name(&w.schema.objects[fk]);
         let definition = constraint.properties["definition"].as_str();
         match single_column(definition, "FOREIGN KEY")
             .filter(|(column, _)| member == default_constraint_name(bare_table, column, ""))
@@ -620,15 +673,12 @@ fn table(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(),
                 .entry(column.to_owned())
                 .or_default()
                 .push(rest.to_owned()),
-            None => table_constraints.push(format!(
-                "    CONSTRAINT {} {definition}",
-                w.names.ident(member)
-            )),
+            None => table_constraints.push(format!("    CONSTRAINT {} {definition}", member)),
         }
         if let Some(text) = constraint.properties.get("comment") {
             comments.push(format!(
                 "COMMENT ON CONSTRAINT {} ON {name} IS {};",
-                w.names.ident(member),
+                member,
                 literal(text)
             ));
         }
@@ -644,9 +694,7 @@ fn table(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(),
     for column_name in &order {
         let column = &w.schema.objects[&column_id(&format!("{}.{column_name}", id.name))];
         let (line, extra) = column_line(w, &unit, &id.name, column, &mut comments)?;
-        let constraints = on_column
-            .remove(&w.names.ident(column_name))
-            .unwrap_or_default();
+        let constraints = on_column.remove(column_name).unwrap_or_default();
         let mut line = line;
         for c in constraints {
             line += &format!(" {c}");
@@ -687,7 +735,7 @@ fn table(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(),
 
     let indexes: Vec<String> = w
         .member_kind(&unit, ObjectKind::Index)
-        .map(|index| index_sql(w, index, &mut comments))
+        .map(|index| index_sql(index, &mut comments))
         .collect::<Result<_, _>>()?;
     if !indexes.is_empty() {
         block.group();
@@ -713,10 +761,10 @@ fn table(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(),
         }
     }
     if let Some(index) = props.get("clustered_on") {
-        after.push(format!(
-            "ALTER TABLE {name} CLUSTER ON {};",
-            w.names.ident(index)
-        ));
+        after.push(format!("ALTER TABLE {name} CLUSTER ON {};", index));
+    }
+    if let Some(owner) = props.get("owner") {
+        after.push(format!("ALTER TABLE {name} OWNER TO {owner};"));
     }
     if !after.is_empty() {
         block.group();
@@ -754,11 +802,10 @@ fn column_line(
     comments: &mut Vec<String>,
 ) -> Result<(String, Vec<String>), String> {
     let mut props = Props::new(column);
-    let member = Names::member(table, &column.id.name);
-    let name = w.names.ident(member);
-    let qualified_table = w.names.qualified(table);
+    let name = member_name(column);
+    let qualified_table = table;
     let column_type = props.get("type").unwrap_or("");
-    let serial = serial_sequence(w, unit, table, column);
+    let serial = serial_sequence(w, unit, column);
     let mut line = match serial {
         Some(_) => format!("{name} {}", serial_type(column_type)),
         None => format!("{name} {column_type}"),
@@ -786,20 +833,19 @@ fn column_line(
             .find(|s| s.properties.get("owned_by") == Some(&column.id.name));
         if let Some(sequence) = sequence {
             let mut options = Vec::new();
-            let (_, bare_table) = w.names.split(table);
-            if w.names.split(&sequence.id.name).1 != format!("{bare_table}_{member}_seq") {
-                options.push(format!(
-                    "SEQUENCE NAME {}",
-                    w.names.qualified(&sequence.id.name)
-                ));
+            if sequence.sql.name != format!("{}_{name}_seq", column.sql.name) {
+                options.push(format!("SEQUENCE NAME {}", sequence.id.name));
             }
             let mut seq = Props::new(sequence);
             options.extend(sequence_options(&mut seq, column_type));
             seq.get("owned_by");
+            // An identity's sequence changes owner with its table.
+            seq.get("owner");
+            seq.get("persistence");
             if let Some(text) = seq.get("comment") {
                 comments.push(format!(
                     "COMMENT ON SEQUENCE {} IS {};",
-                    w.names.qualified(&sequence.id.name),
+                    sequence.id.name,
                     literal(text)
                 ));
             }
@@ -841,11 +887,7 @@ fn column_line(
 
 /// An index definition as printed, without the noise a reviewer would not write: the
 /// `public.` before the table and the default method `USING btree`.
-fn index_sql(
-    w: &Writer<'_>,
-    index: &SchemaObject,
-    comments: &mut Vec<String>,
-) -> Result<String, String> {
+fn index_sql(index: &SchemaObject, comments: &mut Vec<String>) -> Result<String, String> {
     let mut props = Props::new(index);
     let definition = props.get("definition").unwrap_or("");
     if props.get("valid") == Some("false") {
@@ -863,7 +905,7 @@ fn index_sql(
     if let Some(text) = props.get("comment") {
         comments.push(format!(
             "COMMENT ON INDEX {} IS {};",
-            w.names.qualified(&index.id.name),
+            index.id.name,
             literal(text)
         ));
     }
@@ -874,7 +916,7 @@ fn index_sql(
 fn view(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
     let mut props = Props::new(object);
     let id = &object.id;
-    let name = w.names.qualified(&id.name);
+    let name = &id.name;
     let materialized = id.kind == ObjectKind::MaterializedView;
     let what = match materialized {
         true => "MATERIALIZED VIEW",
@@ -900,7 +942,7 @@ fn view(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), 
     let mut comments = Vec::new();
     let indexes: Vec<String> = w
         .member_kind(&unit, ObjectKind::Index)
-        .map(|index| index_sql(w, index, &mut comments))
+        .map(|index| index_sql(index, &mut comments))
         .collect::<Result<_, _>>()?;
     for column in w.member_kind(&unit, ObjectKind::Column) {
         let mut c = Props::new(column);
@@ -922,7 +964,7 @@ fn view(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), 
         if let Some(text) = c.get("comment") {
             comments.push(format!(
                 "COMMENT ON COLUMN {name}.{} IS {};",
-                w.names.ident(Names::member(&id.name, &column.id.name)),
+                member_name(column),
                 literal(text)
             ));
         }
@@ -931,12 +973,13 @@ fn view(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), 
     }
     indexes.into_iter().for_each(|i| block.push(i));
     push_comment(block, &mut props, || format!("{what} {name}"));
+    push_owner(block, &mut props, || format!("{what} {name}"));
     comments.into_iter().for_each(|c| block.push(c));
     refuse_privileges(&mut props)?;
     props.done()
 }
 
-fn function(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
+fn function(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
     let mut props = Props::new(object);
     let kind = props.get("kind").unwrap_or("function");
     if kind == "aggregate" {
@@ -959,18 +1002,17 @@ fn function(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<
         "procedure" => "PROCEDURE",
         _ => "FUNCTION",
     };
-    push_comment(block, &mut props, || {
-        format!("{what} {}", w.names.function(&object.id.name))
-    });
+    push_comment(block, &mut props, || format!("{what} {}", object.id.name));
+    push_owner(block, &mut props, || format!("{what} {}", object.id.name));
     refuse_privileges(&mut props)?;
     props.done()
 }
 
-fn trigger(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
+fn trigger(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
     let mut props = Props::new(object);
     let table = object.table.as_deref().unwrap_or("");
-    let table_name = w.names.qualified(table);
-    let name = w.names.ident(Names::member(table, &object.id.name));
+    let table_name = table;
+    let name = member_name(object);
     block.push(trigger_sql(props.get("definition").unwrap_or("")));
     match props.get("enabled") {
         Some("enabled") | None => {}
@@ -1047,8 +1089,8 @@ fn check_sql(definition: &str) -> String {
 fn policy(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
     let mut props = Props::new(object);
     let table = object.table.as_deref().unwrap_or("");
-    let table_name = w.names.qualified(table);
-    let name = w.names.ident(Names::member(table, &object.id.name));
+    let table_name = table;
+    let name = member_name(object);
     let mut sql = format!("CREATE POLICY {name} ON {table_name}");
     if props.is("type", "restrictive") {
         sql += " AS RESTRICTIVE";
@@ -1075,13 +1117,50 @@ fn policy(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<()
     props.done()
 }
 
-/// A foreign key whose target is created later than its table (or in a cycle): added
-/// once both exist.
-fn foreign_key(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
+fn rule(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
     let mut props = Props::new(object);
     let table = object.table.as_deref().unwrap_or("");
-    let table_name = w.names.qualified(table);
-    let name = w.names.ident(Names::member(table, &object.id.name));
+    let name = member_name(object);
+    let definition = props.get("definition").unwrap_or("").trim_end();
+    block.push(definition.replacen(" TO public.", " TO ", 1));
+    match props.get("enabled") {
+        Some("enabled") | None => {}
+        Some(state) => {
+            let word = match state {
+                "disabled" => "DISABLE",
+                "replica" => "ENABLE REPLICA",
+                _ => "ENABLE ALWAYS",
+            };
+            block.push(format!("ALTER TABLE {table} {word} RULE {name};"));
+        }
+    }
+    push_comment(block, &mut props, || format!("RULE {name} ON {table}"));
+    props.done()
+}
+
+fn statistics(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
+    let mut props = Props::new(object);
+    let name = &object.id.name;
+    let definition = props.get("definition").unwrap_or("");
+    let definition = definition
+        .replacen("CREATE STATISTICS public.", "CREATE STATISTICS ", 1)
+        .replacen(" FROM public.", " FROM ", 1);
+    block.push(format!("{definition};"));
+    if let Some(target) = props.get("statistics") {
+        block.push(format!("ALTER STATISTICS {name} SET STATISTICS {target};"));
+    }
+    push_comment(block, &mut props, || format!("STATISTICS {name}"));
+    push_owner(block, &mut props, || format!("STATISTICS {name}"));
+    props.done()
+}
+
+/// A foreign key whose target is created later than its table (or in a cycle): added
+/// once both exist.
+fn foreign_key(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
+    let mut props = Props::new(object);
+    let table = object.table.as_deref().unwrap_or("");
+    let table_name = table;
+    let name = member_name(object);
     block.push(format!(
         "ALTER TABLE {table_name} ADD CONSTRAINT {name} {};",
         props.get("definition").unwrap_or("")

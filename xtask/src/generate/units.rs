@@ -1,7 +1,7 @@
 //! Units: what is written, placed and ordered as one piece. A table's unit holds its
 //! columns, its constraints other than foreign keys, its indexes and the sequences it
 //! owns; a domain's holds its constraints; a view's its columns (and a materialized view's
-//! indexes). Every other object, foreign keys included, is a unit of its own, and so are
+//! indexes), an extension's the objects `CREATE EXTENSION` made. Every other object, foreign keys included, is a unit of its own, and so are
 //! the rows the history left in each table.
 
 use std::collections::BTreeMap;
@@ -130,6 +130,11 @@ fn head_of(
 ) -> Option<ObjectId> {
     let table = object.table.as_deref();
     match object.id.kind {
+        // CREATE EXTENSION makes them; the extension's name is the member's `sql.name`.
+        ObjectKind::ExtensionMember => Some(ObjectId {
+            kind: ObjectKind::Extension,
+            name: object.sql.name.clone(),
+        }),
         ObjectKind::Column | ObjectKind::Index => table.and_then(relation),
         ObjectKind::Constraint => {
             if object.properties.get("type").map(String::as_str) == Some("foreign key") {
