@@ -4,6 +4,10 @@
 //! prelude = "prelude.sql"                              # roles and schemas the migrations assume
 //! accepted-differences = "accepted-differences.toml"   # reviewed, intended differences
 //! pg = 16                      # the scratch cluster's PostgreSQL major, or a bin directory
+//!
+//! [[generate.file]]                                    # how generate groups its files
+//! name = "initial_setup"
+//! kinds = ["extension", "enum"]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -24,6 +28,8 @@ pub struct Config {
     pub prelude: Option<PathBuf>,
     pub accepted_differences: Option<PathBuf>,
     pub pg: Option<BinariesChoice>,
+    /// The plan `generate` groups its files by (see [`crate::generate::plan`]).
+    pub generate: Option<crate::generate::plan::Plan>,
 }
 
 impl Config {
@@ -40,6 +46,10 @@ impl Config {
         config.prelude = config.prelude.map(|p| root.join(p));
         config.accepted_differences = config.accepted_differences.map(|p| root.join(p));
         config.pg = config.pg.map(|choice| choice.relative_to(root));
+        if let Some(plan) = &config.generate {
+            plan.check()
+                .with_context(|| format!("{}: invalid [generate] plan", path.display()))?;
+        }
         Ok(config)
     }
 }

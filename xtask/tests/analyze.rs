@@ -458,9 +458,15 @@ fn check_accepts_a_current_report_and_rejects_a_stale_one() {
         !markdown.contains(history.dir.path().to_str().unwrap()),
         "no paths"
     );
-    history
+    let current = history
         .analyze(&["--check", report.to_str().unwrap()])
         .code(0);
+    // --quiet: the verdict, and no timings.
+    assert_eq!(
+        String::from_utf8_lossy(&current.get_output().stderr),
+        "",
+        "nothing on stderr"
+    );
 
     std::fs::write(&report, markdown.replace("0002_b.sql:1", "0002_b.sql:9")).unwrap();
     let stale = history
@@ -472,6 +478,22 @@ fn check_accepts_a_current_report_and_rejects_a_stale_one() {
         stderr.contains("-") && stderr.contains("0002_b.sql:9"),
         "a diff: {stderr}"
     );
+}
+
+#[test]
+fn a_table_whose_name_holds_a_dot_is_analyzed() {
+    let history = History::new(&[
+        ("0001_a.sql", "CREATE TABLE \"a.b\" (id INT);\n"),
+        ("0002_rows.sql", "INSERT INTO \"a.b\" VALUES (1);\n"),
+        ("0003_b.sql", "ALTER TABLE \"a.b\" ADD COLUMN c INT;\n"),
+    ]);
+    let report = history.report();
+    let added = report.section("added_after_table");
+    assert_eq!(added.len(), 1, "{added:#?}");
+    assert!(added[0].to_string().contains("0003_b.sql"), "{added:#?}");
+    let data = report.section("data_removed");
+    assert_eq!(data.len(), 1, "{data:#?}");
+    assert!(data[0].to_string().contains("0002_rows.sql"), "{data:#?}");
 }
 
 #[test]

@@ -622,6 +622,30 @@ fn a_failing_migration_names_file_line_and_column() {
 }
 
 #[test]
+fn an_error_raised_while_executing_is_reported_at_its_line() {
+    let pair = Pair::new(
+        TABLE,
+        "SELECT 1;\n-- the index was never made\nDROP INDEX idx_never_made;\n",
+        "",
+    );
+    for (format, stream) in [("human", "stderr"), ("json", "stdout")] {
+        let assert = pair.verify(&["--quiet", "--format", format]).code(2);
+        let output = assert.get_output();
+        let shown = String::from_utf8_lossy(match stream {
+            "stderr" => &output.stderr,
+            _ => &output.stdout,
+        })
+        .into_owned();
+        assert!(shown.contains("0002_change.sql:3:1"), "{shown}");
+        assert!(shown.contains("DROP INDEX idx_never_made"), "{shown}");
+        if format == "json" {
+            let report: Value = serde_json::from_str(&shown).unwrap();
+            assert_eq!(report["migration"]["line"], 3, "{report:#}");
+        }
+    }
+}
+
+#[test]
 fn a_missing_role_points_at_the_prelude() {
     let pair = Pair::new(TABLE, "GRANT SELECT ON pack TO nobody_here;", "");
     let assert = pair.verify(&["--quiet"]).code(2);
@@ -749,14 +773,14 @@ fn any_change_to_the_consolidated_set_is_reported_by_name() {
     let cases = [
         (
             "00003_pack_system.sql",
-            "CREATE INDEX idx_pack_tags ON pack USING GIN (tags);",
+            "CREATE INDEX idx_pack_tags ON pack USING gin (tags);",
             "CREATE INDEX idx_pack_tags ON pack (tags);",
             "index idx_pack_tags",
         ),
         (
             "00003_pack_system.sql",
-            "config JSONB NOT NULL DEFAULT '{}'::jsonb,",
-            "config JSONB NOT NULL DEFAULT '[]'::jsonb,",
+            "config jsonb DEFAULT '{}'::jsonb NOT NULL,",
+            "config jsonb DEFAULT '[]'::jsonb NOT NULL,",
             "column pack.config",
         ),
         (
@@ -773,8 +797,8 @@ fn any_change_to_the_consolidated_set_is_reported_by_name() {
         ),
         (
             "00007_webhook_system.sql",
-            "SET search_path = public, pg_temp\nAS $$\nDECLARE\n    v_key VARCHAR(64);",
-            "SET search_path = public\nAS $$\nDECLARE\n    v_key VARCHAR(64);",
+            "SET search_path TO 'public', 'pg_temp'\nAS $function$\nDECLARE\n    v_key VARCHAR(64);",
+            "SET search_path TO 'public'\nAS $function$\nDECLARE\n    v_key VARCHAR(64);",
             "function enable_trigger_webhook(bigint, jsonb)",
         ),
     ];
@@ -788,9 +812,25 @@ fn any_change_to_the_consolidated_set_is_reported_by_name() {
 
 /// Ended by SIGTERM in the middle of a replay, verify removes its throwaway cluster, exits
 /// with 130 and says it was interrupted, not that the replay failed (the stopping server
-/// closes the replay's connection, which the main thread would otherwise report).
+/// closes the replay's connection, which the main thread would otherwise report), in
+/// either output format: JSON output carries no false error either.
 #[test]
 fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
+    for format in ["human", "json"] {
+        let (scratch, output) = interrupted_verify(format);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(130), "{stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        assert!(!stderr.contains("error"), "{stderr}");
+        assert!(!stdout.contains("error"), "{format}: {stdout}");
+        let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+}
+
+/// Runs verify with a history that sleeps, and sends it SIGTERM during the sleep.
+fn interrupted_verify(format: &str) -> (tempfile::TempDir, std::process::Output) {
     use std::os::unix::fs::PermissionsExt;
     use std::time::{Duration, Instant};
 
@@ -799,7 +839,7 @@ fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
     // The cluster may run as the `postgres` account, which must reach it.
     std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("xtask"))
-        .args(["verify", "--quiet", "--root"])
+        .args(["verify", "--quiet", "--format", format, "--root"])
         .arg(pair.dir.path())
         .arg("--old")
         .arg(pair.path("old"))
@@ -808,7 +848,7 @@ fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
         .env("XTASK_SCRATCH_DIR", scratch.path())
         .env_remove("DATABASE_URL")
         .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -834,11 +874,64 @@ fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(!stderr.contains("error"), "{stderr}");
-    let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    (scratch, child.wait_with_output().unwrap())
+}
+
+#[test]
+fn a_collation_redefined_under_its_name_is_compared() {
+    // The column that uses the collation prints the same on both sides.
+    assert_reported(
+        "",
+        "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+         CREATE TABLE t (email text COLLATE ci UNIQUE);",
+        "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2');
+         CREATE TABLE t (email text COLLATE ci UNIQUE);",
+        "collation ci",
+    );
+}
+
+#[test]
+fn rules_and_publications_written_differently_are_equal() {
+    assert_equal(
+        "CREATE TABLE t (id integer PRIMARY KEY, a integer);
+         CREATE RULE keep AS ON DELETE TO t DO INSTEAD NOTHING;
+         CREATE PUBLICATION p FOR TABLE t (id, a) WHERE (a > 0);",
+        "CREATE TABLE t (id integer PRIMARY KEY, a integer);
+         CREATE PUBLICATION p0;
+         ALTER PUBLICATION p0 ADD TABLE t (a, id) WHERE (a > 0);
+         ALTER PUBLICATION p0 RENAME TO p;
+         CREATE RULE k AS ON DELETE TO t DO INSTEAD NOTHING;
+         ALTER RULE k ON t RENAME TO keep;",
+    );
+}
+
+#[test]
+fn secrets_in_server_and_user_mapping_options_are_never_printed() {
+    let setup = |password: &str| {
+        format!(
+            "CREATE FOREIGN DATA WRAPPER w;
+             CREATE SERVER s FOREIGN DATA WRAPPER w OPTIONS (host 'db.internal', password '{password}');
+             CREATE USER MAPPING FOR PUBLIC SERVER s OPTIONS (user 'app', password '{password}');"
+        )
+    };
+    let pair = Pair::new("", &setup("hunter2-old"), &setup("hunter2-new"));
+    let (code, report) = pair.report(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        named(&report),
+        ["foreign_server s", "user_mapping for public server s"]
+    );
+    let human = pair.verify(&[]).code(1).get_output().clone();
+    for output in [
+        report.to_string(),
+        String::from_utf8_lossy(&human.stdout).into_owned(),
+        String::from_utf8_lossy(&human.stderr).into_owned(),
+    ] {
+        assert!(!output.contains("hunter2"), "a secret printed: {output}");
+        assert!(
+            !output.contains("db.internal"),
+            "an option printed: {output}"
+        );
+    }
+    assert!(String::from_utf8_lossy(&human.stdout).contains("user mapping for public server s"));
 }

@@ -1,6 +1,6 @@
-//! The benchmark behind `cargo xtask bench`: `verify` beside the alternatives, on
-//! synthetic histories of growing size and on the repository's own history, every tool on
-//! the same kind of throwaway cluster.
+//! The benchmark behind `cargo xtask bench`: `verify` beside the alternatives, and
+//! `analyze` beside `verify`, on synthetic histories of growing size and on the
+//! repository's own history, every tool on the same kind of throwaway cluster.
 
 pub mod history;
 pub mod report;
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
+use crate::analysis::{self, Snapshots};
 use crate::comparison::{self, Timings};
 use crate::migrations::{ChainRole, MigrationChain};
 use crate::pack::Pack;
@@ -61,6 +62,10 @@ pub struct RunTimes {
     pub manual: Duration,
     /// migra on the floor's two databases.
     pub migra: Option<Duration>,
+    /// `analyze` of the history as a user runs it, and the same without starting its
+    /// cluster.
+    pub analyze_wall: Duration,
+    pub analyze_work: Duration,
 }
 
 /// Everything measured on one case.
@@ -194,6 +199,18 @@ fn measure(
         }
         result.objects = compared.new.schema.objects.len();
 
+        progress.phase(format!("{}: run {run} of {runs}: analyze", case.name));
+        let started = Instant::now();
+        let (_, analyzed) = analysis::analyze(
+            &ServerOptions::default(),
+            &case.old,
+            &quiet,
+            Snapshots::Incremental,
+        )
+        .with_context(|| format!("analyze failed on {}", case.name))?;
+        let analyze_wall = started.elapsed();
+        let analyze_work = analyze_wall.saturating_sub(analyzed.server);
+
         progress.phase(format!("{}: run {run} of {runs}: the others", case.name));
         let started = Instant::now();
         let server = ScratchServer::start(&ServerOptions::default())?;
@@ -216,6 +233,8 @@ fn measure(
             floor: times.floor,
             manual: times.manual,
             migra: times.migra.as_ref().ok().copied(),
+            analyze_wall,
+            analyze_work,
         });
     }
     Ok(result)

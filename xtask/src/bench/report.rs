@@ -20,6 +20,11 @@ const MIGRA_TARGET: f64 = 10.0;
 /// Largest size's cost per migration and per object above the fixed cost, over the
 /// smallest's.
 const LINEAR_TOLERANCE: f64 = 0.2;
+/// analyze end to end over verify end to end, at the largest size.
+const ANALYZE_TARGET: f64 = 3.0;
+/// analyze's growth per migration is judged from this size on: below it, its fixed cost
+/// is most of the work.
+const ANALYZE_GROWTH_FROM: usize = 250;
 
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
@@ -102,11 +107,16 @@ pub struct CaseSummary {
     pub net_work: f64,
     pub net_ms_per_migration: f64,
     pub net_ms_per_object: f64,
+    /// analyze of the history as a user runs it, its work without the cluster's start,
+    /// and that work above the baseline's per history migration, in milliseconds.
+    pub analyze: f64,
+    pub analyze_work: f64,
+    pub analyze_net_ms_per_migration: f64,
 }
 
 impl CaseSummary {
     /// The medians of one case; `fixed` is the baseline's work, in seconds.
-    pub fn of(result: &CaseResult, fixed: f64) -> CaseSummary {
+    pub fn of(result: &CaseResult, fixed: f64, analyze_fixed: f64) -> CaseSummary {
         let runs = &result.runs;
         let median_of = |f: &dyn Fn(&RunTimes) -> Duration| median(runs.iter().map(f));
         let ours_work = work(result);
@@ -149,6 +159,11 @@ impl CaseSummary {
             net_work,
             net_ms_per_migration: per_migration(net_work),
             net_ms_per_object: per_object(net_work),
+            analyze: median_of(&|r| r.analyze_wall),
+            analyze_work: median_of(&|r| r.analyze_work),
+            analyze_net_ms_per_migration: per_migration(
+                median_of(&|r| r.analyze_work) - analyze_fixed,
+            ),
         }
     }
 
@@ -172,11 +187,12 @@ impl BenchReport {
         results: &BenchResults,
     ) -> BenchReport {
         let fixed = work(&results.baseline);
-        let baseline = CaseSummary::of(&results.baseline, fixed);
+        let analyze_fixed = median(results.baseline.runs.iter().map(|r| r.analyze_work));
+        let baseline = CaseSummary::of(&results.baseline, fixed, analyze_fixed);
         let cases: Vec<CaseSummary> = results
             .cases
             .iter()
-            .map(|result| CaseSummary::of(result, fixed))
+            .map(|result| CaseSummary::of(result, fixed, analyze_fixed))
             .collect();
         let targets = targets(&baseline, &cases);
         BenchReport {
@@ -302,6 +318,31 @@ impl BenchReport {
                 ms(case.net_ms_per_object, 4)
             );
         }
+        let _ = writeln!(
+            out,
+            "\nanalyze of the history beside verify, both with their cluster's start\n\n\
+             {:<16} {:>8} {:>8} {:>9} {:>9} {:>9}",
+            "case", "analyze", "verify", "an/verify", "an work", "net/migr"
+        );
+        for (case, per_unit) in
+            iter::once((&self.baseline, false)).chain(self.cases.iter().map(|case| (case, true)))
+        {
+            let net = if per_unit {
+                format!("{:.3}", case.analyze_net_ms_per_migration)
+            } else {
+                "-".to_owned()
+            };
+            let _ = writeln!(
+                out,
+                "{:<16} {:>8} {:>8} {:>9.2} {:>9} {:>9}",
+                case.case,
+                seconds(case.analyze),
+                seconds(case.ours),
+                case.analyze / case.ours,
+                seconds(case.analyze_work),
+                net
+            );
+        }
         if let Some(error) = self.rows().find_map(|case| case.migra_error.as_deref()) {
             let _ = writeln!(out, "\nmigra: {error}");
         }
@@ -327,7 +368,9 @@ impl BenchReport {
         for line in marginal_costs(&self.cases) {
             let _ = writeln!(out, "  {line}");
         }
-        let _ = writeln!(out, "\ntargets");
+        if !self.targets.is_empty() {
+            let _ = writeln!(out, "\ntargets");
+        }
         for target in &self.targets {
             let verdict = if target.met { "met" } else { "MISSED" };
             let _ = writeln!(out, "  {verdict:<6} {}: {}", target.name, target.figure);
@@ -350,15 +393,16 @@ impl BenchReport {
             "case,old_migrations,new_migrations,objects,runs,ours,ours_work,floor,floor_work,\
              manual,manual_work,migra,ours_introspection_comparison,cluster_start,\
              cluster_stop,replay,pack,introspection,data,comparison,hashing,ms_per_migration,\
-             ms_per_object,net_work,net_ms_per_migration,net_ms_per_object,postgres,cpu,cores,\
-             load_before,load_after\n",
+             ms_per_object,net_work,net_ms_per_migration,net_ms_per_object,analyze,analyze_work,\
+             analyze_net_ms_per_migration,postgres,cpu,cores,load_before,load_after\n",
         );
         for c in self.rows() {
             let p = &c.ours_phases;
             let _ = writeln!(
                 out,
                 "{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{:.4},{:.4},{:.4},{:.4},\
-                 {:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.5},{:.4},{:.4},{:.5},\"{}\",\"{}\",{},{},{}",
+                 {:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.5},{:.4},{:.4},{:.5},{:.4},{:.4},{:.4},\
+                 \"{}\",\"{}\",{},{},{}",
                 c.case,
                 c.old_migrations,
                 c.new_migrations,
@@ -385,6 +429,9 @@ impl BenchReport {
                 c.net_work,
                 c.net_ms_per_migration,
                 c.net_ms_per_object,
+                c.analyze,
+                c.analyze_work,
+                c.analyze_net_ms_per_migration,
                 self.postgres,
                 self.machine.cpu,
                 self.machine.cores,
@@ -423,6 +470,45 @@ fn targets(baseline: &CaseSummary, cases: &[CaseSummary]) -> Vec<Target> {
                 met: ratio >= MIGRA_TARGET,
             });
         }
+    }
+    let synthetic = synthetic(cases);
+    if let Some(largest) = synthetic.last() {
+        let ratio = largest.analyze / largest.ours;
+        targets.push(Target {
+            name: format!(
+                "{}: analyze within {ANALYZE_TARGET}x of verify, cluster start included",
+                largest.case
+            ),
+            figure: format!(
+                "{ratio:.2}x ({} vs {})",
+                seconds(largest.analyze),
+                seconds(largest.ours)
+            ),
+            met: ratio <= ANALYZE_TARGET,
+        });
+    }
+    if let [from, .., largest] = synthetic
+        .iter()
+        .filter(|c| c.old_migrations >= ANALYZE_GROWTH_FROM)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        let (small, large) = (
+            from.analyze_net_ms_per_migration,
+            largest.analyze_net_ms_per_migration,
+        );
+        let ratio = large / small;
+        targets.push(Target {
+            name: format!(
+                "analyze: cost per migration above its fixed cost at {} within {:.0}% \
+                 of {}",
+                largest.case,
+                LINEAR_TOLERANCE * 100.0,
+                from.case
+            ),
+            figure: format!("{large:.4} ms vs {small:.4} ms: {ratio:.2}x"),
+            met: (ratio - 1.0).abs() <= LINEAR_TOLERANCE,
+        });
     }
     for growth in growth(cases) {
         let (small, large) = growth.net;
@@ -567,6 +653,8 @@ mod tests {
                 floor: Duration::from_millis(2 * work_ms),
                 manual: Duration::from_millis(10 * work_ms),
                 migra: None,
+                analyze_wall: total * 2,
+                analyze_work: Duration::from_millis(2 * work_ms),
             }
         };
         CaseResult {
@@ -662,7 +750,44 @@ mod tests {
 
     #[test]
     fn one_size_has_no_linearity_target() {
-        assert!(linear_targets(&report(&[50], &[2.0])).is_empty());
+        let report = report(&[50], &[2.0]);
+        assert!(linear_targets(&report).is_empty());
+        // The analyze ratio to verify is its one target.
+        assert_eq!(report.targets.len(), 1);
+    }
+
+    #[test]
+    fn no_target_no_heading() {
+        let mut report = report(&[50], &[2.0]);
+        assert!(report.render().contains("\ntargets\n"));
+        report.targets.clear();
+        assert!(!report.render().contains("targets"));
+    }
+
+    #[test]
+    fn analyze_is_judged_against_verify_and_its_growth_from_250_migrations() {
+        // analyze works twice as long as verify; the baseline's analyze works 200 ms.
+        let report = report(&[50, 250, 2500], &[2.0, 2.1, 2.2]);
+        let analyze: Vec<&Target> = report
+            .targets
+            .iter()
+            .filter(|target| target.name.contains("analyze"))
+            .collect();
+        assert_eq!(analyze.len(), 2, "{analyze:?}");
+        assert!(analyze[0].met);
+        assert!(
+            analyze[0].figure.starts_with("1.97x"),
+            "{}",
+            analyze[0].figure
+        );
+        assert!(analyze[1]
+            .name
+            .ends_with("at synthetic 2500 within 20% of synthetic 250"));
+        assert_eq!(analyze[1].figure, "4.4000 ms vs 4.2000 ms: 1.05x");
+        assert!(analyze[1].met);
+        assert!(report
+            .render()
+            .contains("analyze of the history beside verify"));
     }
 
     #[test]

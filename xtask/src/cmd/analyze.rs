@@ -9,11 +9,11 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::ServerArgs;
-use crate::analysis::{self, HistoryAnalysis};
+use crate::analysis::{self, HistoryAnalysis, Snapshots};
 use crate::config::Config;
 use crate::exit;
 use crate::migrations::{ChainRole, MigrationChain};
-use crate::tree::Tree;
+use crate::tree::{Tree, TreeState};
 use crate::ui::{self, Progress};
 
 /// Lines of the diff shown when `--check` finds the report out of date.
@@ -22,7 +22,8 @@ const CHECK_DIFF_LINES: usize = 40;
 /// Trace the life of every object in the history: what to fold, drop or move
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Timings go to stderr, never into the report, which is deterministic.\n\n\
+    after_help = "Timings go to stderr (not with --quiet), never into the report, which is \
+    deterministic.\n\n\
     Examples:\n  \
     cargo xtask analyze\n  \
     cargo xtask analyze migrations.old --output docs/history-analysis.md\n  \
@@ -50,7 +51,7 @@ pub struct Analyze {
     #[arg(long, value_name = "FILE")]
     check: Option<PathBuf>,
 
-    /// No progress on the terminal
+    /// No progress and no timings: only the report (or --check's verdict)
     #[arg(long, short)]
     quiet: bool,
 }
@@ -64,34 +65,54 @@ pub enum AnalysisFormat {
 impl Analyze {
     pub fn run(self, root: &Path) -> anyhow::Result<u8> {
         let json = self.format == AnalysisFormat::Json && self.output.is_none();
-        ui::json_on_error(json, self.analyze(root))
+        ui::report_errors_as_json(json);
+        self.analyze(root)
     }
 
     fn analyze(&self, root: &Path) -> anyhow::Result<u8> {
         let started = Instant::now();
         let config = Config::load(root)?;
+        let tree = Tree::new(root);
+        // A report of a retired history can no longer be regenerated, nor go stale.
+        if let (Some(report), None, TreeState::Retired(_)) = (&self.check, &self.dir, tree.state()?)
+        {
+            println!(
+                "the history is retired ({}): {} describes it as it was; nothing to check",
+                tree.baseline_path().display(),
+                report.display()
+            );
+            return Ok(exit::OK);
+        }
         let dir = self.history_dir(root)?;
         let chain = MigrationChain::resolve(&dir, ChainRole::History)?;
 
         let progress = Progress::new(self.quiet);
-        let (analysis, timings) =
-            analysis::analyze(&self.server.options(&config), &chain, &progress)?;
+        let (analysis, timings) = analysis::analyze(
+            &self.server.options(&config),
+            &chain,
+            &progress,
+            Snapshots::Incremental,
+        )?;
         drop(progress);
         let report = self.render(&analysis)?;
 
-        let migrations = chain.migrations.len();
-        let overhead = timings.snapshots + timings.comparison;
-        eprintln!(
-            "analyzed {migrations} migrations, {} findings: replay {} + snapshots {} + comparison \
-             {} (overhead {:.0} ms per migration); server {}, total {}",
-            analysis.findings(),
-            ui::seconds(timings.apply),
-            ui::seconds(timings.snapshots),
-            ui::seconds(timings.comparison),
-            overhead.as_secs_f64() * 1000.0 / migrations.max(1) as f64,
-            ui::seconds(timings.server),
-            ui::seconds(started.elapsed()),
-        );
+        if !self.quiet {
+            let migrations = chain.migrations.len();
+            let overhead = timings.snapshots + timings.comparison;
+            eprintln!(
+                "analyzed {migrations} migrations, {} findings: replay {} + snapshots {} + \
+                 comparison {} (overhead {:.1} ms per migration, {} read whole); server {}, \
+                 total {}",
+                analysis.findings(),
+                ui::seconds(timings.apply),
+                ui::seconds(timings.snapshots),
+                ui::seconds(timings.comparison),
+                overhead.as_secs_f64() * 1000.0 / migrations.max(1) as f64,
+                timings.whole_reads.len(),
+                ui::seconds(timings.server),
+                ui::seconds(started.elapsed()),
+            );
+        }
 
         if let Some(expected) = &self.check {
             return check(expected, &report);

@@ -9,7 +9,7 @@ use postgres::NoTls;
 
 use crate::exit;
 use crate::pack::{LoadSummary, Pack};
-use crate::pg::redact_database_url;
+use crate::pg::{describe_database_url, parse_database_url};
 
 /// Load a pack (default: the core pack) into a database; this WRITES to that database
 #[derive(Debug, Args)]
@@ -39,11 +39,8 @@ impl LoadPack {
         let dir = self.pack.unwrap_or_else(|| root.join("packs").join("core"));
         let pack = Pack::read(&dir)?;
 
-        let redacted = redact_database_url(&self.database_url);
-        let config: postgres::Config = self
-            .database_url
-            .parse()
-            .with_context(|| format!("invalid database URL {redacted}"))?;
+        let redacted = describe_database_url(&self.database_url);
+        let config = parse_database_url(&self.database_url)?;
         let mut client = config
             .connect(NoTls)
             .with_context(|| format!("cannot connect to {redacted}"))?;

@@ -2,9 +2,12 @@
 
 pub mod analyze;
 pub mod bench;
+pub mod clean;
 pub mod consolidate;
+pub mod generate;
 pub mod load_pack;
 pub mod rebaseline;
+pub mod retire;
 pub mod rollback;
 pub mod status;
 pub mod verify;
@@ -118,19 +121,13 @@ impl CompareArgs {
             crate::input::check_regular(prelude)
                 .with_context(|| format!("cannot read prelude {}", prelude.display()))?;
         }
-        let pack = match (&self.pack, self.no_pack) {
-            (_, true) => None,
-            (Some(dir), false) => Some(Pack::read(dir)?),
-            (None, false) => {
-                let default = root.join("packs").join("core");
-                match default.exists() {
-                    true => Some(Pack::read(&default)?),
-                    false => None,
-                }
-            }
-        };
+        let pack = default_pack(root, self.pack.as_deref(), self.no_pack)?;
         let accepted = load_accepted(root, config, self.accepted.as_deref())?;
         Ok((pack, accepted))
+    }
+
+    pub fn server_options(&self, config: &Config) -> ServerOptions {
+        self.server.options(config)
     }
 
     pub fn compare(
@@ -169,6 +166,26 @@ pub fn load_accepted(
                 AcceptedDifferences::load(&default)
             } else {
                 Ok(AcceptedDifferences::default())
+            }
+        }
+    }
+}
+
+/// The pack loaded into both sides: `pack` when given, none with `no_pack`, else
+/// `<root>/packs/core` when it exists.
+pub fn default_pack(
+    root: &Path,
+    pack: Option<&Path>,
+    no_pack: bool,
+) -> anyhow::Result<Option<Pack>> {
+    match (pack, no_pack) {
+        (_, true) => Ok(None),
+        (Some(dir), false) => Pack::read(dir).map(Some),
+        (None, false) => {
+            let default = root.join("packs").join("core");
+            match default.exists() {
+                true => Pack::read(&default).map(Some),
+                false => Ok(None),
             }
         }
     }

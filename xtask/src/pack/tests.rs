@@ -311,6 +311,39 @@ fn malformed_yaml_is_reported_at_its_line_and_column() {
 }
 
 #[test]
+fn yaml_errors_speak_of_the_file_not_the_parser() {
+    let deep = format!(
+        "ref: demo.tick\nlabel: {}1{}\n",
+        "[".repeat(80),
+        "]".repeat(80)
+    );
+    let cases = [
+        (
+            "ref: demo.tick\nlabel: Tick\n---\nref: demo.tock\nlabel: Tock\n",
+            ":4:1: the file holds more than one YAML document",
+        ),
+        (
+            "ref: demo.tick\nlabel: Tick\nlabel: Tock\n",
+            ":3:1: `label` is given twice in the same mapping",
+        ),
+        (deep.as_str(), ":2:"),
+    ];
+    for (yaml, expected) in cases {
+        let pack = TestPack::valid();
+        pack.write("triggers/tick.yaml", yaml);
+        let problem = pack.problem();
+        let file = pack.path("triggers/tick.yaml");
+        assert!(
+            problem.starts_with(&format!("{file}{expected}")),
+            "{problem}"
+        );
+        for internal in ["from_str", "Policy", "budget", "Depth {", "Options"] {
+            assert!(!problem.contains(internal), "{internal}: {problem}");
+        }
+    }
+}
+
+#[test]
 fn an_unknown_field_is_named_with_its_place() {
     let pack = TestPack::valid();
     pack.write(

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once, PoisonError, RwLock};
 
 /// Exit code of a process ended by SIGINT, as shells report it.
-const INTERRUPTED_EXIT_CODE: i32 = 130;
+const INTERRUPTED_EXIT_CODE: i32 = crate::exit::INTERRUPTED as i32;
 
 type Cleanup = Box<dyn FnOnce() + Send>;
 

@@ -7,6 +7,7 @@
 #[macro_use]
 mod queries;
 mod kinds;
+pub mod scoped;
 #[cfg(test)]
 mod tests;
 
@@ -67,17 +68,7 @@ pub fn introspect(client: &mut postgres::Client) -> anyhow::Result<Schema> {
             .query(&*capabilities.sql(sql)?, &[])
             .with_context(|| format!("listing the {kind} objects"))?;
         for row in &rows {
-            let object =
-                object_from_row(kind, row).with_context(|| format!("reading a {kind} row"))?;
-            if let (ObjectKind::Column, Some(table), Some(column)) =
-                (kind, &object.table, &object.sql.member)
-            {
-                let position: i16 = row
-                    .try_get(POSITION)
-                    .context("reading the position of a column")?;
-                columns.push((table.clone(), position, column.clone()));
-            }
-            objects.push(object);
+            objects.push(read_row(kind, row, &mut columns)?);
         }
     }
     kinds::read(&mut tx, &schema.server_version, &mut objects)?;
@@ -90,6 +81,25 @@ pub fn introspect(client: &mut postgres::Client) -> anyhow::Result<Schema> {
     schema.objects = objects.into_iter().map(|o| (o.id.clone(), o)).collect();
     record_column_order(&mut schema, columns);
     Ok(schema)
+}
+
+/// One row of a kind's query as an object; a column's position goes to `columns` as
+/// `(table, position, column)`, for [`record_column_order`].
+fn read_row(
+    kind: ObjectKind,
+    row: &Row,
+    columns: &mut Vec<(String, i16, String)>,
+) -> anyhow::Result<SchemaObject> {
+    let object = object_from_row(kind, row).with_context(|| format!("reading a {kind} row"))?;
+    if let (ObjectKind::Column, Some(table), Some(column)) =
+        (kind, &object.table, &object.sql.member)
+    {
+        let position: i16 = row
+            .try_get(POSITION)
+            .context("reading the position of a column")?;
+        columns.push((table.clone(), position, column.clone()));
+    }
+    Ok(object)
 }
 
 /// The column query's column that orders a table's columns (see [`queries::COLUMNS`]).

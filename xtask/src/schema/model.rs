@@ -213,6 +213,7 @@ impl SqlName {
     /// Schema-qualified, ready to paste into SQL: `public.pack`, `auth."a.b"`,
     /// `public.add(integer, integer)`; for a member, the table, domain or extension it
     /// belongs to (`ALTER TABLE {qualified} ALTER COLUMN {member}`).
+    #[cfg(test)]
     pub fn qualified(&self) -> String {
         let mut sql = match &self.schema {
             Some(schema) => format!("{schema}.{}", self.name),

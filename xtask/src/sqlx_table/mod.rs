@@ -16,7 +16,7 @@ use postgres::NoTls;
 use serde::Serialize;
 
 use crate::migrations::Migration;
-use crate::pg::{postgres_error, quote_ident, redact_database_url};
+use crate::pg::{describe_database_url, parse_database_url, postgres_error, quote_ident};
 use crate::schema::fingerprint::hex;
 pub use lock::LockedTarget;
 pub use settings::SqlxSettings;
@@ -87,10 +87,8 @@ const BACKUP_SUFFIX: &str = "_rebaseline_backup";
 
 /// Connects to the database a user named; errors never show the URL's password.
 pub fn connect(url: &str) -> anyhow::Result<postgres::Client> {
-    let redacted = redact_database_url(url);
-    let mut config: postgres::Config = url
-        .parse()
-        .with_context(|| format!("invalid target URL {redacted}"))?;
+    let redacted = describe_database_url(url);
+    let mut config = parse_database_url(url)?;
     if config.get_application_name().is_none() {
         config.application_name(APPLICATION_NAME);
     }

@@ -232,8 +232,14 @@ fn states_are_told_apart_and_say_what_to_do() {
         "SELECT 1;",
     )
     .unwrap();
-    let status = tree.status().unwrap().to_string();
-    assert!(status.contains("added: 20250201000000_new.sql"), "{status}");
+    let status = tree.status().unwrap();
+    let TreeState::Consolidated(checks) = &status.state else {
+        panic!("{status}");
+    };
+    assert_eq!(checks.migrations, ManifestCheck::Intact, "{status}");
+    let status = status.to_string();
+    assert!(status.contains("1 new since the consolidation"), "{status}");
+    assert!(status.contains("\n  20250201000000_new.sql"), "{status}");
 }
 
 #[test]
@@ -719,6 +725,7 @@ fn a_journal_naming_a_staging_directory_outside_the_root_is_refused() {
             completed: 0,
             staging: staging.into(),
             lock: None,
+            baseline: None,
         };
         journal.write(&tree.root).unwrap();
         let before = snapshot(&tree.root);

@@ -24,7 +24,7 @@ macro_rules! function_ref {
     ($oid:literal) => {
         concat!(
             "(SELECT ",
-            crate::schema::catalog::display_name!("ref_fn.nspname", "ref_f.proname"),
+            $crate::schema::catalog::display_name!("ref_fn.nspname", "ref_f.proname"),
             " || '(' || oidvectortypes(ref_f.proargtypes) || ')'
               FROM pg_proc ref_f JOIN pg_namespace ref_fn ON ref_fn.oid = ref_f.pronamespace
               WHERE ref_f.oid = ",
@@ -34,20 +34,13 @@ macro_rules! function_ref {
     };
 }
 
-/// An operator (its namespace name, name, left and right type OID expressions) as the model
-/// names operators: `name(left type, right type)`, the schema quoted as an identifier but
-/// not the operator, which is no identifier, `NONE` for the missing left of a prefix
-/// operator.
-macro_rules! operator_name {
-    ($nspname:literal, $oprname:literal, $left:literal, $right:literal) => {
+/// The argument types of an operator (its left and right type OID expressions) as
+/// `(left type, right type)`, `NONE` for the missing left of a prefix operator: what
+/// follows an operator's name in the model, as argument types follow a function's.
+macro_rules! operator_arguments {
+    ($left:literal, $right:literal) => {
         concat!(
-            "(CASE WHEN ",
-            $nspname,
-            " = 'public' THEN '' ELSE quote_ident(",
-            $nspname,
-            ") || '.' END) || ",
-            $oprname,
-            " || '(' || CASE WHEN ",
+            "'(' || CASE WHEN ",
             $left,
             " = 0 THEN 'NONE' ELSE format_type(",
             $left,
@@ -58,21 +51,31 @@ macro_rules! operator_name {
     };
 }
 
-/// An operator given by its OID expression, named as [`operator_name`] names it.
+/// An operator given by its OID expression, named as the model names operators:
+/// `===(text, text)`, schema-qualified out of `public` (an operator's name is no identifier,
+/// so it is never quoted).
 macro_rules! operator_ref {
     ($oid:literal) => {
         concat!(
-            "(SELECT ",
-            operator_name!(
-                "ref_on.nspname",
-                "ref_o.oprname",
-                "ref_o.oprleft",
-                "ref_o.oprright"
-            ),
+            "(SELECT CASE WHEN ref_on.nspname = 'public' THEN '' ELSE quote_ident(ref_on.nspname) || '.' END
+                     || ref_o.oprname || ",
+            operator_arguments!("ref_o.oprleft", "ref_o.oprright"),
             " FROM pg_operator ref_o JOIN pg_namespace ref_on ON ref_on.oid = ref_o.oprnamespace
               WHERE ref_o.oid = ",
             $oid,
             ")"
+        )
+    };
+}
+
+/// The owner (the role OID expression `$owner`) as an `owner` column: the role's name,
+/// quoted, or NULL when it is the user reading the catalog, who replayed the migrations.
+macro_rules! owner {
+    ($owner:literal) => {
+        concat!(
+            "NULLIF(quote_ident(pg_get_userbyid(",
+            $owner,
+            ")), quote_ident(current_user)) AS owner"
         )
     };
 }

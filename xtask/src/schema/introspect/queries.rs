@@ -26,9 +26,13 @@
 //! - the `_sqlx_migrations` bookkeeping table with its columns, constraints and indexes;
 //! - OIDs, raw `attnum`, dropped columns, `atthasmissing`, sequence positions.
 //!
-//! Not covered, for want of a kind in the model: rules that are not view rules, event
-//! triggers, range types, default privileges (`ALTER DEFAULT PRIVILEGES`), casts,
-//! operators, collations, text search configurations, publications, foreign servers.
+//! The kinds that most databases have none of (rules, event triggers, range types, default
+//! privileges, collations, casts, operators, text search, statistics objects, publications,
+//! subscriptions, foreign data wrappers, servers and user mappings, and the rest) are read
+//! by [`super::kinds`], and only when the database has any.
+//!
+//! Not covered: the tablespace an object is stored in, and settings made for a role in
+//! every database (`ALTER ROLE ... SET`), which belong with the roles.
 
 use crate::schema::catalog::{display_name, not_extension_member, user_namespace, user_relation};
 
@@ -178,7 +182,7 @@ SELECT quote_ident(m.extname) || ': ' || pg_describe_object(m.classid, m.objid, 
        quote_ident(m.extname) AS sql_name,
        io.type || ' ' || io.identity AS sql_member,
        CASE WHEN now_acl.items IS DISTINCT FROM init_acl.items THEN now_acl.items::text END AS acl
-FROM (SELECT x.extname, d.classid, d.objid, ip.initprivs,
+FROM (SELECT x.oid AS extoid, x.extname, d.classid, d.objid, ip.initprivs,
              coalesce(p.proacl, c.relacl, t.typacl, n.nspacl) AS acl,
              CASE WHEN p.oid IS NOT NULL THEN acldefault('f', p.proowner)
                   WHEN c.oid IS NOT NULL
@@ -225,7 +229,8 @@ WHERE ",
     not_extension_member!("pg_namespace", "n.oid")
 );
 
-/// Ordinary, partitioned and foreign tables. Toast tables are left out by `relkind`, and
+/// Ordinary, partitioned and foreign tables, a foreign table with its server and FDW
+/// options (looked up for foreign tables only). Toast tables are left out by `relkind`, and
 /// their storage parameters (`toast.*`) are the table's `toast_options`. The index a table
 /// is clustered on, and the one its replica identity uses, are kept here, as
 /// constraint-backed indexes are not objects. The access method is shown where it is not
@@ -249,6 +254,13 @@ SELECT ",
        pg_get_expr(c.relpartbound, c.oid) AS partition_bound,
        CASE WHEN NOT c.relispartition THEN inh.parents END AS inherits,
        CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) END AS of_type,
+       CASE WHEN c.relkind = 'f' THEN (
+            SELECT quote_ident(fs.srvname) FROM pg_foreign_table ft
+            JOIN pg_foreign_server fs ON fs.oid = ft.ftserver WHERE ft.ftrelid = c.oid) END AS server,
+       CASE WHEN c.relkind = 'f' THEN (
+            SELECT ",
+    options!("ft.ftoptions"),
+    " FROM pg_foreign_table ft WHERE ft.ftrelid = c.oid) END AS fdw_options,
        c.relrowsecurity::text AS row_security,
        c.relforcerowsecurity::text AS force_row_security,
        CASE c.relreplident WHEN 'd' THEN 'default' WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'
@@ -331,6 +343,9 @@ SELECT ",
             CASE a.attstorage WHEN 'p' THEN 'plain' WHEN 'e' THEN 'external'
                               WHEN 'm' THEN 'main' WHEN 'x' THEN 'extended' END END AS storage,
        CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END AS compression,
+       ",
+    options!("a.attfdwoptions"),
+    " AS fdw_options,
        NULLIF(a.attstattarget, -1)::text AS statistics,
        CASE WHEN a.attinhcount > 0 AND NOT c.relispartition THEN
             CASE WHEN a.attislocal THEN 'local and inherited' ELSE 'inherited' END

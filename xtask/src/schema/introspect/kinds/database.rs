@@ -5,6 +5,8 @@ use super::KindQuery;
 use crate::schema::catalog::not_extension_member;
 use crate::schema::model::ObjectKind;
 
+/// Event triggers, except those whose function is temporary: a session's own watchers
+/// (`analyze` installs two), gone with the session, are not schema.
 pub(in crate::schema::introspect) const EVENT_TRIGGERS: KindQuery = KindQuery {
     kind: ObjectKind::EventTrigger,
     present: "EXISTS (SELECT 1 FROM pg_event_trigger)",
@@ -12,7 +14,7 @@ pub(in crate::schema::introspect) const EVENT_TRIGGERS: KindQuery = KindQuery {
         0,
         concat!(
             "
-SELECT et.evtname::text AS name,
+SELECT quote_ident(et.evtname) AS sql_name,
        et.evtevent::text AS event,
        (SELECT string_agg(t, ', ' ORDER BY t) FROM unnest(et.evttags) t) AS tags,
        ",
@@ -28,7 +30,9 @@ FROM pg_event_trigger et",
             comment_join!("et.oid", "pg_event_trigger"),
             "
 WHERE ",
-            not_extension_member!("pg_event_trigger", "et.oid")
+            not_extension_member!("pg_event_trigger", "et.oid"),
+            " AND NOT EXISTS (SELECT 1 FROM pg_proc f JOIN pg_namespace fn ON fn.oid = f.pronamespace
+                WHERE f.oid = et.evtfoid AND fn.nspname LIKE 'pg\\_temp%')"
         ),
     )],
 };
@@ -44,8 +48,9 @@ pub(in crate::schema::introspect) const DEFAULT_PRIVILEGES: KindQuery = KindQuer
 SELECT 'on ' || CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences'
                                      WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types'
                                      WHEN 'n' THEN 'schemas' END
-       || ' for role ' || pg_get_userbyid(d.defaclrole)
-       || CASE WHEN d.defaclnamespace = 0 THEN '' ELSE ' in schema ' || n.nspname END AS name,
+       || ' for role ' || quote_ident(pg_get_userbyid(d.defaclrole))
+       || CASE WHEN d.defaclnamespace = 0 THEN ''
+               ELSE ' in schema ' || quote_ident(n.nspname) END AS name,
        (SELECT array_agg(a::text ORDER BY a::text) FROM unnest(d.defaclacl) a)::text AS acl
 FROM pg_default_acl d
 LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace",
@@ -60,7 +65,7 @@ pub(in crate::schema::introspect) const LANGUAGES: KindQuery = KindQuery {
         0,
         concat!(
             "
-SELECT l.lanname::text AS name,
+SELECT quote_ident(l.lanname) AS sql_name,
        l.lanpltrusted::text AS trusted,
        ",
             function_ref!("l.lanplcallfoid"),
@@ -132,7 +137,7 @@ SELECT * FROM (
 SELECT '(current)' AS name,
        (SELECT string_agg(x, ', ' ORDER BY x) FROM pg_db_role_setting s, unnest(s.setconfig) x
         WHERE s.setdatabase = d.oid AND s.setrole = 0) AS settings,
-       (SELECT string_agg(pg_get_userbyid(s.setrole) || ': ' || x, ', '
+       (SELECT string_agg(quote_ident(pg_get_userbyid(s.setrole)) || ': ' || x, ', '
                           ORDER BY pg_get_userbyid(s.setrole), x)
         FROM pg_db_role_setting s, unnest(s.setconfig) x
         WHERE s.setdatabase = d.oid AND s.setrole <> 0) AS role_settings,

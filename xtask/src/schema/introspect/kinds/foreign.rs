@@ -12,7 +12,7 @@ pub(in crate::schema::introspect) const WRAPPERS: KindQuery = KindQuery {
         0,
         concat!(
             "
-SELECT w.fdwname::text AS name,
+SELECT quote_ident(w.fdwname) AS sql_name,
        CASE WHEN w.fdwhandler <> 0 THEN ",
             function_ref!("w.fdwhandler"),
             " END AS handler,
@@ -45,8 +45,8 @@ pub(in crate::schema::introspect) const SERVERS: KindQuery = KindQuery {
         0,
         concat!(
             "
-SELECT s.srvname::text AS name,
-       w.fdwname::text AS wrapper,
+SELECT quote_ident(s.srvname) AS sql_name,
+       quote_ident(w.fdwname) AS wrapper,
        s.srvtype AS type,
        s.srvversion AS version,
        ",
@@ -78,7 +78,7 @@ pub(in crate::schema::introspect) const USER_MAPPINGS: KindQuery = KindQuery {
         0,
         concat!(
             "
-SELECT 'for ' || u.usename || ' server ' || u.srvname AS name,
+SELECT 'for ' || quote_ident(u.usename) || ' server ' || quote_ident(u.srvname) AS name,
        ",
             redacted_options!("u.umoptions"),
             " AS options

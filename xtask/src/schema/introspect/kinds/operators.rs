@@ -13,9 +13,9 @@ pub(in crate::schema::introspect) const OPERATORS: KindQuery = KindQuery {
         0,
         concat!(
             "
-SELECT ",
-            operator_name!("n.nspname", "o.oprname", "o.oprleft", "o.oprright"),
-            " AS name,
+SELECT quote_ident(n.nspname) AS sql_schema, o.oprname::text AS sql_name, ",
+            operator_arguments!("o.oprleft", "o.oprright"),
+            " AS sql_arguments,
        CASE WHEN o.oprcode <> 0 THEN ",
             function_ref!("o.oprcode"),
             " END AS function,
@@ -59,8 +59,10 @@ pub(in crate::schema::introspect) const OPERATOR_CLASSES: KindQuery = KindQuery 
         concat!(
             "
 SELECT ",
+            object_name!("n", "c.opcname"),
+            ", ",
             display_name!("n.nspname", "c.opcname"),
-            " || ' USING ' || am.amname AS name,
+            " || ' USING ' || quote_ident(am.amname) AS name,
        format_type(c.opcintype, NULL) AS type,
        c.opcdefault::text AS \"default\",
        ",
@@ -97,8 +99,10 @@ pub(in crate::schema::introspect) const OPERATOR_FAMILIES: KindQuery = KindQuery
         concat!(
             "
 SELECT ",
+            object_name!("n", "f.opfname"),
+            ", ",
             display_name!("n.nspname", "f.opfname"),
-            " || ' USING ' || am.amname AS name,
+            " || ' USING ' || quote_ident(am.amname) AS name,
        (SELECT string_agg('OPERATOR ' || ao.amopstrategy || ' ' || ",
             operator_ref!("ao.amopopr"),
             "

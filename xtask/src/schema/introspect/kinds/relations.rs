@@ -14,8 +14,8 @@ pub(in crate::schema::introspect) const RULES: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "c.relname"),
-            " || '.' || r.rulename AS name, ",
+            member_name!("n", "c.relname", "r.rulename"),
+            ", ",
             display_name!("n.nspname", "c.relname"),
             " AS \"table\",
        pg_get_ruledef(r.oid, true) AS definition,
@@ -43,8 +43,8 @@ pub(in crate::schema::introspect) const STATISTICS: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "s.stxname"),
-            " AS name, ",
+            object_name!("n", "s.stxname"),
+            ", ",
             display_name!("cn.nspname", "c.relname"),
             " AS \"table\",
        pg_get_statisticsobjdef(s.oid) AS definition,

@@ -12,7 +12,7 @@ macro_rules! publications {
     ($columns:literal, $filter:literal, $schemas:literal) => {
         concat!(
             "
-SELECT p.pubname::text AS name,
+SELECT quote_ident(p.pubname) AS sql_name,
        p.puballtables::text AS all_tables,
        concat_ws(', ', CASE WHEN p.pubinsert THEN 'insert' END,
                  CASE WHEN p.pubupdate THEN 'update' END,
@@ -58,7 +58,7 @@ pub(in crate::schema::introspect) const PUBLICATIONS: KindQuery = KindQuery {
                    FROM pg_attribute a
                    WHERE a.attrelid = pr.prrelid AND a.attnum = ANY (pr.prattrs))",
                 "pg_get_expr(pr.prqual, pr.prrelid)",
-                "(SELECT string_agg(sn.nspname::text, ', ' ORDER BY sn.nspname)
+                "(SELECT string_agg(quote_ident(sn.nspname), ', ' ORDER BY sn.nspname)
                    FROM pg_publication_namespace ps
                    JOIN pg_namespace sn ON sn.oid = ps.pnnspid
                    WHERE ps.pnpubid = p.oid)"
@@ -77,11 +77,12 @@ macro_rules! subscriptions {
     ($newer:literal) => {
         concat!(
             "
-SELECT s.subname::text AS name,
+SELECT quote_ident(s.subname) AS sql_name,
        ",
             redacted_options!("ARRAY['connection=' || s.subconninfo]"),
             " AS connection,
-       (SELECT string_agg(x, ', ' ORDER BY x) FROM unnest(s.subpublications) x) AS publications,
+       (SELECT string_agg(quote_ident(x), ', ' ORDER BY x) FROM unnest(s.subpublications) x)
+           AS publications,
        s.subenabled::text AS enabled,
        s.subslotname::text AS slot_name,
        s.subsynccommit AS synchronous_commit,

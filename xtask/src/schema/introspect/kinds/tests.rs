@@ -1204,3 +1204,90 @@ fn grants_on_parameters() {
     assert_eq!(differences(&granted, &other), ["parameter work_mem: acl"]);
     assert_eq!(differences(&granted, &none), ["- parameter work_mem"]);
 }
+
+#[test]
+fn foreign_tables() {
+    const S: &str = "CREATE FOREIGN DATA WRAPPER w;
+                     CREATE SERVER s FOREIGN DATA WRAPPER w;
+                     CREATE SERVER s2 FOREIGN DATA WRAPPER w";
+    check(
+        &[
+            (
+                S,
+                "CREATE FOREIGN TABLE ft (x integer) SERVER s OPTIONS (filename '/a')",
+                "CREATE FOREIGN TABLE ft (x integer) SERVER s2 OPTIONS (filename '/b')",
+                &["table ft: fdw_options", "table ft: server"],
+            ),
+            (
+                S,
+                "CREATE FOREIGN TABLE ft (x integer OPTIONS (column_name 'X')) SERVER s",
+                "CREATE FOREIGN TABLE ft (x integer) SERVER s",
+                &["column ft.x: fdw_options"],
+            ),
+        ],
+        &[(
+            "CREATE FOREIGN DATA WRAPPER w; CREATE SERVER s FOREIGN DATA WRAPPER w;
+             CREATE FOREIGN TABLE ft (x integer OPTIONS (a '1', b '2')) SERVER s
+                 OPTIONS (filename '/a', format 'csv')",
+            "CREATE FOREIGN DATA WRAPPER w; CREATE SERVER s FOREIGN DATA WRAPPER w;
+             CREATE FOREIGN TABLE ft0 (x integer OPTIONS (b '2')) SERVER s
+                 OPTIONS (format 'csv');
+             ALTER FOREIGN TABLE ft0 ALTER COLUMN x OPTIONS (ADD a '1');
+             ALTER FOREIGN TABLE ft0 OPTIONS (ADD filename '/a');
+             ALTER FOREIGN TABLE ft0 RENAME TO ft",
+        )],
+    );
+}
+
+#[test]
+fn names_are_quoted_as_postgresql_quotes_them() {
+    let schema = TestDatabase::schema_after(
+        r#"CREATE SCHEMA "My Schema";
+           CREATE TABLE "T" (a integer);
+           CREATE RULE "No Delete" AS ON DELETE TO "T" DO INSTEAD NOTHING;
+           CREATE COLLATION "ci.x" (locale = 'C');
+           CREATE PUBLICATION "Pub All" FOR TABLE "T";
+           CREATE TEXT SEARCH CONFIGURATION "My Schema".cfg (PARSER = default);
+           CREATE FUNCTION "My Schema".eq(text, text) RETURNS boolean LANGUAGE sql
+               AS 'SELECT $1 = $2';
+           CREATE OPERATOR "My Schema".=== (LEFTARG = text, RIGHTARG = text,
+                                            FUNCTION = "My Schema".eq);
+           CREATE OPERATOR CLASS "My Schema"."Int Ops" FOR TYPE int4 USING btree AS
+               OPERATOR 1 <;
+           CREATE STATISTICS "S.1" ON a, (a + 1) FROM "T";
+           ALTER DEFAULT PRIVILEGES IN SCHEMA "My Schema" GRANT SELECT ON TABLES TO PUBLIC"#,
+    );
+    let names: Vec<String> = schema.objects.keys().map(ToString::to_string).collect();
+    for expected in [
+        r#"rule "T"."No Delete""#,
+        r#"collation "ci.x""#,
+        r#"publication "Pub All""#,
+        r#"text search configuration "My Schema".cfg"#,
+        r#"operator "My Schema".===(text, text)"#,
+        r#"operator class "My Schema"."Int Ops" USING btree"#,
+        r#"operator family "My Schema"."Int Ops" USING btree"#,
+        r#"statistics "S.1""#,
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing: {names:#?}"
+        );
+    }
+    let me = me();
+    assert!(
+        names.contains(&format!(
+            r#"default privileges on tables for role {me} in schema "My Schema""#
+        )),
+        "{names:#?}"
+    );
+    let publication = schema
+        .objects
+        .values()
+        .find(|o| o.id.name == r#""Pub All""#);
+    assert_eq!(
+        publication
+            .and_then(|o| o.properties.get("tables"))
+            .map(String::as_str),
+        Some(r#""T""#)
+    );
+}

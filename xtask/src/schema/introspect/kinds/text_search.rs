@@ -15,8 +15,8 @@ pub(in crate::schema::introspect) const CONFIGURATIONS: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "c.cfgname"),
-            " AS name,
+            object_name!("n", "c.cfgname"),
+            ",
        ",
             display_name!("pn.nspname", "p.prsname"),
             " AS parser,
@@ -56,8 +56,8 @@ pub(in crate::schema::introspect) const DICTIONARIES: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "d.dictname"),
-            " AS name,
+            object_name!("n", "d.dictname"),
+            ",
        ",
             display_name!("tn.nspname", "t.tmplname"),
             " AS template,
@@ -88,8 +88,8 @@ pub(in crate::schema::introspect) const PARSERS: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "p.prsname"),
-            " AS name,
+            object_name!("n", "p.prsname"),
+            ",
        ",
             function_ref!("p.prsstart"),
             " AS start,
@@ -126,8 +126,8 @@ pub(in crate::schema::introspect) const TEMPLATES: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "t.tmplname"),
-            " AS name,
+            object_name!("n", "t.tmplname"),
+            ",
        CASE WHEN t.tmplinit <> 0 THEN ",
             function_ref!("t.tmplinit"),
             " END AS init,

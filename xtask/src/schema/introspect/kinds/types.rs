@@ -16,8 +16,8 @@ pub(in crate::schema::introspect) const RANGE_TYPES: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "t.typname"),
-            " AS name,
+            object_name!("n", "t.typname"),
+            ",
        format_type(r.rngsubtype, NULL) AS subtype,
        ",
             display_name!("opn.nspname", "opc.opcname"),
@@ -59,8 +59,8 @@ macro_rules! collations {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "c.collname"),
-            " AS name,
+            object_name!("n", "c.collname"),
+            ",
        CASE c.collprovider WHEN 'c' THEN 'libc' WHEN 'i' THEN 'icu' WHEN 'b' THEN 'builtin'
                            WHEN 'd' THEN 'default' END AS provider,
        c.collcollate AS lc_collate,
@@ -140,8 +140,8 @@ pub(in crate::schema::introspect) const CONVERSIONS: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "c.conname"),
-            " AS name,
+            object_name!("n", "c.conname"),
+            ",
        pg_encoding_to_char(c.conforencoding)::text AS source,
        pg_encoding_to_char(c.contoencoding)::text AS destination,
        ",
@@ -171,7 +171,7 @@ pub(in crate::schema::introspect) const ACCESS_METHODS: KindQuery = KindQuery {
         0,
         concat!(
             "
-SELECT a.amname::text AS name,
+SELECT quote_ident(a.amname) AS sql_name,
        CASE a.amtype WHEN 'i' THEN 'index' WHEN 't' THEN 'table' END AS type,
        ",
             function_ref!("a.amhandler"),

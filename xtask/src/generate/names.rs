@@ -1,0 +1,185 @@
+//! SQL spellings of the model's names: identifiers quoted only when they must be, as
+//! `quote_ident` does, and the model's `schema.name` display names split back into parts.
+
+use std::collections::BTreeSet;
+
+use anyhow::Context;
+
+/// What decides whether an identifier needs quotes: the server's keywords that are not
+/// unreserved (those `quote_ident` quotes), and the schemas that qualify names.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    keywords: BTreeSet<String>,
+    /// Non-`public` schemas, longest first, so that a name is split at its schema.
+    schemas: Vec<String>,
+}
+
+impl Names {
+    /// Reads the keywords of the connected server.
+    pub fn read(client: &mut postgres::Client, schemas: Vec<String>) -> anyhow::Result<Names> {
+        let keywords = client
+            .query(
+                "SELECT word FROM pg_get_keywords() WHERE catcode <> 'U'",
+                &[],
+            )
+            .context("reading the server's keywords")?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        Ok(Names::new(keywords, schemas))
+    }
+
+    pub fn new(keywords: BTreeSet<String>, mut schemas: Vec<String>) -> Names {
+        schemas.retain(|s| s != "public");
+        schemas.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        Names { keywords, schemas }
+    }
+
+    /// `name` as `quote_ident` prints it: bare when it is lower case letters, digits,
+    /// underscores and dollars, starts with a letter or underscore, and is no keyword.
+    pub fn ident(&self, name: &str) -> String {
+        let plain = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+            && !self.keywords.contains(name);
+        if plain {
+            name.to_owned()
+        } else {
+            format!("\"{}\"", name.replace('"', "\"\""))
+        }
+    }
+
+    /// The schema and the bare name of a model name: `auth.users` is `(Some("auth"),
+    /// "users")` when `auth` is a schema, `users` is `(None, "users")`.
+    pub fn split<'a>(&self, name: &'a str) -> (Option<&'a str>, &'a str) {
+        for schema in &self.schemas {
+            if let Some(rest) = name
+                .strip_prefix(schema.as_str())
+                .and_then(|r| r.strip_prefix('.'))
+            {
+                return (Some(&name[..schema.len()]), rest);
+            }
+        }
+        (None, name)
+    }
+
+    /// A model name (`auth.users`, `pack`) as SQL: `auth.users`, `pack`, `"Odd"."Name"`.
+    pub fn qualified(&self, name: &str) -> String {
+        match self.split(name) {
+            (Some(schema), rest) => format!("{}.{}", self.ident(schema), self.ident(rest)),
+            (None, rest) => self.ident(rest),
+        }
+    }
+
+    /// A function's model name, `auth.check(bigint, jsonb)`, as SQL: the name quoted, the
+    /// argument types as PostgreSQL printed them.
+    pub fn function(&self, name: &str) -> String {
+        match name.find('(') {
+            Some(open) => format!("{}{}", self.qualified(&name[..open]), &name[open..]),
+            None => self.qualified(name),
+        }
+    }
+
+    /// The part of a member's name after its owner's: `webhook_config` in
+    /// `trigger.webhook_config` owned by `trigger`.
+    pub fn member<'a>(owner: &str, name: &'a str) -> &'a str {
+        name.strip_prefix(owner)
+            .and_then(|r| r.strip_prefix('.'))
+            .unwrap_or(name)
+    }
+}
+
+/// A string literal, as `quote_literal` writes it under `standard_conforming_strings`.
+pub fn literal(text: &str) -> String {
+    if text.contains('\\') {
+        format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
+    } else {
+        format!("'{}'", text.replace('\'', "''"))
+    }
+}
+
+/// The elements of an array as PostgreSQL prints it in text: `{a,"b c",NULL}`. NULL
+/// elements are left out (enum labels and role lists hold none).
+pub fn text_array(text: &str) -> Vec<String> {
+    let inner = text
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .unwrap_or(text);
+    let mut items = Vec::new();
+    let mut chars = inner.chars().peekable();
+    while chars.peek().is_some() {
+        let mut item = String::new();
+        let quoted = chars.peek() == Some(&'"');
+        if quoted {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => item.extend(chars.next()),
+                    '"' => break,
+                    c => item.push(c),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                item.push(c);
+                chars.next();
+            }
+        }
+        chars.next_if_eq(&',');
+        if quoted || item != "NULL" {
+            items.push(item);
+        }
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Names {
+        let keywords = ["user", "select", "table"].map(String::from).into();
+        Names::new(keywords, vec!["auth".into(), "public".into()])
+    }
+
+    #[test]
+    fn identifiers_are_quoted_only_when_they_must_be() {
+        let names = names();
+        assert_eq!(names.ident("pack_ref"), "pack_ref");
+        assert_eq!(names.ident("user"), "\"user\"");
+        assert_eq!(names.ident("Pack"), "\"Pack\"");
+        assert_eq!(names.ident("a.b"), "\"a.b\"");
+        assert_eq!(names.ident("1st"), "\"1st\"");
+        assert_eq!(names.ident("say\"hi"), "\"say\"\"hi\"");
+    }
+
+    #[test]
+    fn model_names_split_at_their_schema() {
+        let names = names();
+        assert_eq!(names.qualified("auth.user"), "auth.\"user\"");
+        assert_eq!(names.qualified("pack"), "pack");
+        assert_eq!(
+            names.function("auth.check(bigint, jsonb)"),
+            "auth.check(bigint, jsonb)"
+        );
+        assert_eq!(Names::member("auth.users", "auth.users.email"), "email");
+    }
+
+    #[test]
+    fn text_arrays_are_read_as_postgresql_prints_them() {
+        assert_eq!(
+            text_array(r#"{a,"b c","say \"hi\"",NULL,"NULL"}"#),
+            ["a", "b c", "say \"hi\"", "NULL"]
+        );
+        assert!(text_array("{}").is_empty());
+        assert_eq!(literal("it's"), "'it''s'");
+        assert_eq!(literal(r"a\d"), r"E'a\\d'");
+    }
+}
