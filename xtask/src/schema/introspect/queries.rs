@@ -182,7 +182,7 @@ SELECT quote_ident(m.extname) || ': ' || pg_describe_object(m.classid, m.objid, 
        quote_ident(m.extname) AS sql_name,
        io.type || ' ' || io.identity AS sql_member,
        CASE WHEN now_acl.items IS DISTINCT FROM init_acl.items THEN now_acl.items::text END AS acl
-FROM (SELECT x.extname, d.classid, d.objid, ip.initprivs,
+FROM (SELECT x.oid AS extoid, x.extname, d.classid, d.objid, ip.initprivs,
              coalesce(p.proacl, c.relacl, t.typacl, n.nspacl) AS acl,
              CASE WHEN p.oid IS NOT NULL THEN acldefault('f', p.proowner)
                   WHEN c.oid IS NOT NULL

@@ -24,8 +24,13 @@ use crate::schema::model::{ObjectKind, Schema, SchemaObject};
 /// For each kind, the expression of its query giving an object's scope, and the condition
 /// that keeps the objects whose scope is in `$1` (an `oid[]`), written so that the server
 /// can use the catalog's indexes.
-const SCOPES: [(ObjectKind, &str, &str); 15] = [
+const SCOPES: [(ObjectKind, &str, &str); 16] = [
     (ObjectKind::Extension, "x.oid", "x.oid = ANY($1)"),
+    (
+        ObjectKind::ExtensionMember,
+        "m.extoid",
+        "m.extoid = ANY($1)",
+    ),
     (ObjectKind::Schema, "n.oid", "n.oid = ANY($1)"),
     (ObjectKind::Enum, "t.oid", "t.oid = ANY($1)"),
     (ObjectKind::Domain, "t.oid", "t.oid = ANY($1)"),

@@ -5,6 +5,8 @@ use super::KindQuery;
 use crate::schema::catalog::not_extension_member;
 use crate::schema::model::ObjectKind;
 
+/// Event triggers, except those whose function is temporary: a session's own watchers
+/// (`analyze` installs two), gone with the session, are not schema.
 pub(in crate::schema::introspect) const EVENT_TRIGGERS: KindQuery = KindQuery {
     kind: ObjectKind::EventTrigger,
     present: "EXISTS (SELECT 1 FROM pg_event_trigger)",
@@ -28,7 +30,9 @@ FROM pg_event_trigger et",
             comment_join!("et.oid", "pg_event_trigger"),
             "
 WHERE ",
-            not_extension_member!("pg_event_trigger", "et.oid")
+            not_extension_member!("pg_event_trigger", "et.oid"),
+            " AND NOT EXISTS (SELECT 1 FROM pg_proc f JOIN pg_namespace fn ON fn.oid = f.pronamespace
+                WHERE f.oid = et.evtfoid AND fn.nspname LIKE 'pg\\_temp%')"
         ),
     )],
 };
