@@ -1,20 +1,24 @@
--- Migration: Notify Triggers
--- Description: Every LISTEN/NOTIFY trigger of the schema. Each sends a JSON
---              document with pg_notify so that services react at once
---              instead of polling:
---                notification row  -> the row's own channel
---                execution         -> execution_change   (API, clients)
---                event             -> event_created      (rule engine)
---                enforcement       -> enforcement_change (executor)
--- Version: 00008
+-- 00008_notify_triggers
+--
+-- Every LISTEN/NOTIFY trigger of the schema, with its function: each sends a JSON
+-- document with pg_notify so that services react at once instead of polling.
+--
+-- Functions: notify_on_insert(), notify_execution_change(), notify_event_created(),
+--     notify_enforcement_change().
+-- Triggers: notification.notify_on_notification_insert,
+--     execution.execution_change_notify, event.event_created_notify,
+--     enforcement.enforcement_change_notify.
+--
+-- From the history: 20250101000006_supporting_tables.sql,
+--     20260119000001_add_execution_notify_trigger.sql,
+--     20260129150000_add_event_notify_trigger.sql,
+--     20260203000003_add_rule_trigger_to_execution_notify.sql,
+--     20260204000001_add_enforcement_notify_trigger.sql.
 
--- ============================================================================
--- NOTIFICATION
--- ============================================================================
-
--- Sends every new notification on its channel as JSON
 CREATE OR REPLACE FUNCTION notify_on_insert()
-RETURNS TRIGGER AS $$
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
 DECLARE
     payload TEXT;
 BEGIN
@@ -28,23 +32,13 @@ BEGIN
     PERFORM pg_notify(NEW.channel, payload);
     RETURN NEW;
 END;
-$$ LANGUAGE plpgsql;
-
-CREATE TRIGGER notify_on_notification_insert
-    AFTER INSERT ON notification
-    FOR EACH ROW
-    EXECUTE FUNCTION notify_on_insert();
-
+$function$;
 COMMENT ON FUNCTION notify_on_insert() IS 'Sends a new notification row on its channel with pg_notify';
 
--- ============================================================================
--- EXECUTION
--- ============================================================================
-
--- Sent when an execution is created or its status changes. rule_ref and
--- trigger_ref come from the enforcement that started the execution.
 CREATE OR REPLACE FUNCTION notify_execution_change()
-RETURNS TRIGGER AS $$
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
 DECLARE
     payload JSONB;
     v_rule_ref TEXT;
@@ -78,22 +72,13 @@ BEGIN
     PERFORM pg_notify('execution_change', payload::text);
     RETURN NEW;
 END;
-$$ LANGUAGE plpgsql;
-
-CREATE TRIGGER execution_change_notify
-    AFTER INSERT OR UPDATE ON execution
-    FOR EACH ROW
-    EXECUTE FUNCTION notify_execution_change();
-
+$function$;
 COMMENT ON FUNCTION notify_execution_change() IS 'Sends execution creations and status changes, with rule and trigger refs, on the execution_change channel';
 
--- ============================================================================
--- EVENT
--- ============================================================================
-
--- Sent for every new event
 CREATE OR REPLACE FUNCTION notify_event_created()
-RETURNS TRIGGER AS $$
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
 DECLARE
     payload JSONB;
 BEGIN
@@ -110,22 +95,13 @@ BEGIN
     PERFORM pg_notify('event_created', payload::text);
     RETURN NEW;
 END;
-$$ LANGUAGE plpgsql;
-
-CREATE TRIGGER event_created_notify
-    AFTER INSERT ON event
-    FOR EACH ROW
-    EXECUTE FUNCTION notify_event_created();
-
+$function$;
 COMMENT ON FUNCTION notify_event_created() IS 'Sends new events on the event_created channel';
 
--- ============================================================================
--- ENFORCEMENT
--- ============================================================================
-
--- Sent when an enforcement is created or its status changes
 CREATE OR REPLACE FUNCTION notify_enforcement_change()
-RETURNS TRIGGER AS $$
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
 DECLARE
     payload JSONB;
 BEGIN
@@ -148,11 +124,25 @@ BEGIN
     PERFORM pg_notify('enforcement_change', payload::text);
     RETURN NEW;
 END;
-$$ LANGUAGE plpgsql;
+$function$;
+COMMENT ON FUNCTION notify_enforcement_change() IS 'Sends enforcement creations and status changes on the enforcement_change channel';
+
+CREATE TRIGGER notify_on_notification_insert
+    AFTER INSERT ON notification
+    FOR EACH ROW
+    EXECUTE FUNCTION notify_on_insert();
+
+CREATE TRIGGER execution_change_notify
+    AFTER INSERT OR UPDATE ON execution
+    FOR EACH ROW
+    EXECUTE FUNCTION notify_execution_change();
+
+CREATE TRIGGER event_created_notify
+    AFTER INSERT ON event
+    FOR EACH ROW
+    EXECUTE FUNCTION notify_event_created();
 
 CREATE TRIGGER enforcement_change_notify
     AFTER INSERT OR UPDATE ON enforcement
     FOR EACH ROW
     EXECUTE FUNCTION notify_enforcement_change();
-
-COMMENT ON FUNCTION notify_enforcement_change() IS 'Sends enforcement creations and status changes on the enforcement_change channel';

@@ -3,7 +3,12 @@
 //! ```toml
 //! prelude = "prelude.sql"                              # roles and schemas the migrations assume
 //! accepted-differences = "accepted-differences.toml"   # reviewed, intended differences
+//! statement-timeout = 600                              # seconds a statement may run; 0: no limit
 //! pg = 16                      # the scratch cluster's PostgreSQL major, or a bin directory
+//!
+//! [[generate.file]]                                    # how generate groups its files
+//! name = "initial_setup"
+//! kinds = ["extension", "enum"]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -15,6 +20,10 @@ use crate::pg::BinariesChoice;
 
 pub const FILE_NAME: &str = "xtask.toml";
 
+/// Seconds one statement may run when nothing says otherwise: far more than any migration
+/// of a real history needs, far less than forever.
+pub const DEFAULT_STATEMENT_TIMEOUT: u64 = 600;
+
 /// Where `verify` looks for accepted differences when nothing says otherwise.
 pub const DEFAULT_ACCEPTED: &str = "accepted-differences.toml";
 
@@ -23,7 +32,11 @@ pub const DEFAULT_ACCEPTED: &str = "accepted-differences.toml";
 pub struct Config {
     pub prelude: Option<PathBuf>,
     pub accepted_differences: Option<PathBuf>,
+    /// Seconds one statement may run on a scratch database; 0 for no limit.
+    pub statement_timeout: Option<u64>,
     pub pg: Option<BinariesChoice>,
+    /// The plan `generate` groups its files by (see [`crate::generate::plan`]).
+    pub generate: Option<crate::generate::plan::Plan>,
 }
 
 impl Config {
@@ -40,6 +53,10 @@ impl Config {
         config.prelude = config.prelude.map(|p| root.join(p));
         config.accepted_differences = config.accepted_differences.map(|p| root.join(p));
         config.pg = config.pg.map(|choice| choice.relative_to(root));
+        if let Some(plan) = &config.generate {
+            plan.check()
+                .with_context(|| format!("{}: invalid [generate] plan", path.display()))?;
+        }
         Ok(config)
     }
 }

@@ -6,7 +6,10 @@ mod cmd;
 mod comparison;
 mod config;
 mod data;
+mod generate;
+mod hex;
 mod input;
+mod interrupt;
 mod migrations;
 mod pack;
 mod pg;
@@ -17,6 +20,7 @@ mod sqlx_table;
 mod tree;
 mod ui;
 
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,6 +34,11 @@ pub mod exit {
     pub const DIFFERENT: u8 = 1;
     /// The command could not run: bad input, no server, a failing migration.
     pub const ERROR: u8 = 2;
+    /// Ended by Ctrl-C (SIGINT) or SIGTERM, once everything it started was cleaned up.
+    pub const INTERRUPTED: u8 = 130;
+    /// The reader of stdout went away (`xtask status | head -1`): 128 + SIGPIPE, as a
+    /// process ended by that signal reports, without a message.
+    pub const CLOSED_PIPE: u8 = 141;
 }
 
 #[derive(Debug, Parser)]
@@ -38,7 +47,8 @@ pub mod exit {
     bin_name = "cargo xtask",
     version,
     about = "Consolidate the Attune migration history safely, and prove it stays equivalent",
-    after_help = "Exit status: 0 equal or done, 1 differences found, 2 could not run."
+    after_help = "Exit status: 0 equal or done, 1 differences found, 2 could not run, 130 \
+        interrupted (Ctrl-C or SIGTERM)."
 )]
 struct Cli {
     /// Repository root holding migrations/ and migrations.old/ [default: this workspace]
@@ -53,34 +63,49 @@ struct Cli {
 enum Command {
     Verify(cmd::verify::Verify),
     Consolidate(cmd::consolidate::Consolidate),
+    Generate(cmd::generate::Generate),
     Rollback(cmd::rollback::Rollback),
     Status(cmd::status::Status),
     Analyze(cmd::analyze::Analyze),
     LoadPack(cmd::load_pack::LoadPack),
     Rebaseline(cmd::rebaseline::Rebaseline),
+    Retire(cmd::retire::Retire),
     Bench(cmd::bench::Bench),
+    Clean(cmd::clean::Clean),
+    #[command(hide = true)]
+    WatchCluster(cmd::clean::WatchCluster),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = cli.root.unwrap_or_else(workspace_root);
-    let result = match cli.command {
+    ui::quiet_about_closed_pipes();
+    // A panic unwinds through the commands' guards (servers stop, scratch work goes)
+    // before it is looked at here.
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| match cli.command {
         Command::Analyze(analyze) => analyze.run(&root),
         Command::Bench(bench) => bench.run(&root),
+        Command::Clean(clean) => clean.run(&root),
+        Command::WatchCluster(watch) => watch.run(),
         Command::Verify(verify) => verify.run(&root),
         Command::Consolidate(consolidate) => consolidate.run(&root),
+        Command::Generate(generate) => generate.run(&root),
         Command::LoadPack(load_pack) => load_pack.run(&root),
         Command::Rebaseline(rebaseline) => rebaseline.run(&root),
+        Command::Retire(retire) => retire.run(&root),
         Command::Rollback(rollback) => rollback.run(&root),
         Command::Status(status) => status.run(&root),
-    };
-    pg::yield_to_interruption();
+    }));
+    // Interrupted, the run exits 130 from here once cleaned up, and prints no error.
+    interrupt::yield_to_interruption();
     match result {
-        Ok(code) => ExitCode::from(code),
-        Err(err) => {
-            ui::print_error(&err);
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(err)) => {
+            ui::print_failure(&err);
             ExitCode::from(exit::ERROR)
         }
+        Err(panic) if ui::is_closed_pipe(panic.as_ref()) => ExitCode::from(exit::CLOSED_PIPE),
+        Err(panic) => std::panic::resume_unwind(panic),
     }
 }
 

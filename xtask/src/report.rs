@@ -9,10 +9,11 @@ use serde::Serialize;
 
 use crate::comparison::{Built, Comparison, Timings};
 use crate::data::{DataChange, DataDifference, DataFingerprint};
+use crate::hex::hex;
 use crate::migrations::MigrationChain;
 use crate::schema::accepted::{AcceptedDifference, AcceptedDifferences};
 use crate::schema::diff::{Change, Difference};
-use crate::schema::fingerprint::{hex, Fingerprint};
+use crate::schema::fingerprint::Fingerprint;
 use crate::schema::model::ObjectKind;
 use crate::ui;
 

@@ -2,6 +2,7 @@
 //! honour `NO_COLOR` and non-terminal output (through `anstream`).
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
@@ -32,14 +33,48 @@ pub fn print_error(err: &anyhow::Error) {
     }
 }
 
-/// Passes a command's result through; when the caller asked for JSON on stdout, an error
-/// is also printed there as JSON, so that a machine reading stdout learns why it got no
-/// report.
-pub fn json_on_error(json: bool, result: anyhow::Result<u8>) -> anyhow::Result<u8> {
-    if let (true, Err(err)) = (json, &result) {
+/// Whether the command's output is JSON: a failure is then printed as JSON on stdout, so
+/// that a machine reading stdout learns why it got no report, and not also as text.
+static ERRORS_AS_JSON: AtomicBool = AtomicBool::new(false);
+
+/// Called by a command that prints JSON, before it can fail.
+pub fn report_errors_as_json(json: bool) {
+    ERRORS_AS_JSON.store(json, Ordering::Relaxed);
+}
+
+/// Prints the error a command failed with, once, in the form its output takes. Only
+/// `main` calls it, once it knows the run was not interrupted: an interruption's own
+/// consequences (a server gone mid-query) are no error to report.
+pub fn print_failure(err: &anyhow::Error) {
+    if ERRORS_AS_JSON.load(Ordering::Relaxed) {
         print_error_json(err);
+    } else {
+        print_error(err);
     }
-    result
+}
+
+/// Whether a panic is the standard library's refusal to print to a closed stdout, as when
+/// `xtask status | head -1` stops reading: not a bug, and not worth a word.
+pub fn is_closed_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied());
+    message.is_some_and(says_closed_pipe)
+}
+
+fn says_closed_pipe(message: &str) -> bool {
+    message.starts_with("failed printing to stdout") && message.contains("Broken pipe")
+}
+
+/// Keeps the panic hook quiet about a closed stdout; other panics are reported as usual.
+pub fn quiet_about_closed_pipes() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_closed_pipe(info.payload()) {
+            report(info);
+        }
+    }));
 }
 
 /// An error as JSON: a failing migration comes with its file, line and column as fields.
@@ -108,12 +143,26 @@ impl Drop for Progress {
     }
 }
 
-/// `1 migration`, `2 migrations`.
+/// `1 migration`, `2 migrations`, `3 indexes`: the one pluralizer.
 pub fn count(n: usize, noun: &str) -> String {
+    format!("{n} {}", plural(n, noun, &plural_noun(noun)))
+}
+
+/// `one` for one, else `many`: for words a suffix does not make (`it`, `them`).
+pub fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 {
-        format!("1 {noun}")
+        one
     } else {
-        format!("{n} {noun}s")
+        many
+    }
+}
+
+/// The plural of a noun of this tool's vocabulary.
+pub fn plural_noun(noun: &str) -> String {
+    match noun {
+        "index" => "indexes".to_owned(),
+        "policy" => "policies".to_owned(),
+        other => format!("{other}s"),
     }
 }
 

@@ -12,8 +12,14 @@ fn xtask() -> Command {
     // sqlx's DATABASE_URL, pointing nowhere, must not replace the throwaway cluster.
     cmd.env_remove("XTASK_DATABASE_URL")
         .env("DATABASE_URL", "postgres://nobody@127.0.0.1:9/none")
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        .env("XTASK_INITDB_CACHE_DIR", test_initdb_cache());
     cmd
+}
+
+/// The tests' own initdb cache, so that they leave the user's alone.
+fn test_initdb_cache() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("initdb-cache")
 }
 
 /// A migration directory in a temporary directory, with a root beside it.

@@ -117,6 +117,7 @@ impl Repository {
         let mut cmd = Command::cargo_bin("xtask").unwrap();
         cmd.env_remove("DATABASE_URL")
             .env("NO_COLOR", "1")
+            .env("XTASK_INITDB_CACHE_DIR", test_initdb_cache())
             .arg("--root")
             .arg(self.root())
             .args(args);
@@ -146,8 +147,10 @@ fn assert_exit(output: &Output, code: i32) {
 /// the only bytes two consolidations of the same tree may differ in.
 fn without_lock_time(snapshot: &Snapshot) -> Snapshot {
     let mut snapshot = snapshot.clone();
-    let lock = Path::new("migrations/consolidation.lock");
-    if let Some(bytes) = snapshot.get_mut(lock) {
+    for record in ["migrations/consolidation.lock", "migrations/baseline.lock"] {
+        let Some(bytes) = snapshot.get_mut(Path::new(record)) else {
+            continue;
+        };
         let kept: Vec<&str> = std::str::from_utf8(bytes)
             .unwrap()
             .lines()
@@ -525,6 +528,7 @@ fn a_second_writer_is_refused_while_the_first_is_frozen_mid_swap() {
     let repository = Repository::staged();
     let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("xtask"))
         .env_remove("DATABASE_URL")
+        .env("XTASK_INITDB_CACHE_DIR", test_initdb_cache())
         .env("XTASK_FAILPOINT", "consolidate:after-step-3")
         .env("XTASK_FAILPOINT_SIGNAL", "STOP")
         .arg("--root")
@@ -570,4 +574,199 @@ fn a_second_writer_is_refused_while_the_first_is_frozen_mid_swap() {
     assert!(first.wait().unwrap().success());
     assert_exit(&repository.run(&["status"]), 0);
     assert_eq!(without_lock_time(&repository.snapshot()), consolidated);
+}
+
+#[test]
+fn migrations_added_after_the_consolidation_are_new_and_replayed_on_both_sides() {
+    let repository = Repository::staged();
+    assert_exit(&repository.run(&["consolidate"]), 0);
+    repository.write(
+        "migrations/20260301000000_pack_tags.sql",
+        "ALTER TABLE pack ADD COLUMN tags TEXT[] NOT NULL DEFAULT '{}';\n",
+    );
+    repository.write("migrations/README.md", "How to add a migration.\n");
+
+    let status = repository.run(&["status"]);
+    assert_exit(&status, 0);
+    let shown = text(&status);
+    assert!(shown.contains("1 new since the consolidation"), "{shown}");
+    assert!(shown.contains("20260301000000_pack_tags.sql"), "{shown}");
+    assert!(
+        shown.contains("files sqlx does not read changed"),
+        "{shown}"
+    );
+
+    let verify = repository.run(&["verify", "--format", "json"]);
+    assert_exit(&verify, 0);
+    let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
+    let versions = |side: &str| -> Vec<i64> {
+        report[side]["migrations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["version"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(versions("old").last(), Some(&20260301000000));
+    assert_eq!(versions("new"), [1, 20260301000000]);
+    let notes = report["recorded"]["notes"].to_string();
+    assert!(notes.contains("replayed on top of both sides"), "{notes}");
+
+    // Editing a consolidated file, or adding one before its last version, is refused.
+    repository.write(
+        "migrations/00001_initial.sql",
+        "CREATE TABLE pack (id BIGSERIAL PRIMARY KEY, ref TEXT NOT NULL UNIQUE, label TEXT);\n\n",
+    );
+    repository.write("migrations/00000_early.sql", "SELECT 1;\n");
+    let verify = repository.run(&["verify"]);
+    assert_exit(&verify, 1);
+    let shown = text(&verify);
+    assert!(
+        shown.contains("migrations/: edited: 00001_initial.sql"),
+        "{shown}"
+    );
+    assert!(shown.contains("00000_early.sql"), "{shown}");
+    assert_exit(&repository.run(&["status"]), 1);
+}
+
+impl Repository {
+    fn from_snapshot(snapshot: &Snapshot) -> Repository {
+        let repository = Repository {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        for (path, bytes) in snapshot {
+            repository.write_bytes(path, bytes);
+        }
+        repository
+    }
+}
+
+#[test]
+fn the_lifecycle_runs_to_a_retired_history_and_stays_green() {
+    let repository = Repository::staged();
+    assert_exit(&repository.run(&["consolidate"]), 0);
+    repository.write(
+        "migrations/20260301000000_pack_tags.sql",
+        "ALTER TABLE pack ADD COLUMN tags TEXT[] NOT NULL DEFAULT '{}';\n",
+    );
+    assert_exit(&repository.run(&["verify"]), 0);
+    assert_exit(&repository.run(&["status"]), 0);
+
+    let retire = repository.run(&["retire"]);
+    assert_exit(&retire, 0);
+    assert!(text(&retire).contains("retired: "), "{}", text(&retire));
+    let root = repository.root();
+    assert!(!root.join("migrations.old").exists());
+    assert!(!root.join("migrations/consolidation.lock").exists());
+    let record = std::fs::read_to_string(root.join("migrations/baseline.lock")).unwrap();
+    assert!(record.contains("00001_initial.sql"), "{record}");
+    assert!(!record.contains("20260301000000_pack_tags.sql"), "{record}");
+
+    // What CI runs, on the retired tree.
+    let status = repository.run(&["status"]);
+    assert_exit(&status, 0);
+    assert!(text(&status).contains("retired: "), "{}", text(&status));
+    assert!(text(&status).contains("1 new since"), "{}", text(&status));
+    let verify = repository.run(&["verify"]);
+    assert_exit(&verify, 0);
+    assert!(text(&verify).contains("1 new since"), "{}", text(&verify));
+    let analyze = repository.run(&["analyze", "--check", "docs/history-analysis.md"]);
+    assert_exit(&analyze, 0);
+    assert!(
+        text(&analyze).contains("the history is retired"),
+        "{}",
+        text(&analyze)
+    );
+    assert_exit(&repository.run(&["retire"]), 0);
+    let target = "postgres://app:hunter2@127.0.0.1:1/attune";
+    let rebaseline = repository.run(&["rebaseline", "--target", target]);
+    assert_exit(&rebaseline, 2);
+    assert!(
+        text(&rebaseline).contains("the history is retired"),
+        "{}",
+        text(&rebaseline)
+    );
+    assert!(
+        !text(&rebaseline).contains("hunter2"),
+        "{}",
+        text(&rebaseline)
+    );
+
+    // Another migration: still green; an edit of the consolidated set: named.
+    repository.write(
+        "migrations/20260401000000_pack_note.sql",
+        "ALTER TABLE pack ADD COLUMN note TEXT;\n",
+    );
+    assert_exit(&repository.run(&["verify"]), 0);
+    assert_exit(&repository.run(&["status"]), 0);
+    repository.write(
+        "migrations/00001_initial.sql",
+        "CREATE TABLE pack (id BIGSERIAL PRIMARY KEY, ref TEXT NOT NULL UNIQUE);\n",
+    );
+    let verify = repository.run(&["verify"]);
+    assert_exit(&verify, 1);
+    assert!(
+        text(&verify).contains("edited: 00001_initial.sql"),
+        "{}",
+        text(&verify)
+    );
+    assert!(
+        text(&verify).contains("schema fingerprint"),
+        "{}",
+        text(&verify)
+    );
+    assert_exit(&repository.run(&["status"]), 1);
+}
+
+fn retire_failpoints() -> Vec<String> {
+    let mut names = vec![
+        "retire:after-begin".to_owned(),
+        "retire:during-step-4".to_owned(),
+    ];
+    for step in 1..=4 {
+        names.push(format!("retire:before-record-step-{step}"));
+        names.push(format!("retire:after-step-{step}"));
+    }
+    names
+}
+
+#[test]
+fn a_retirement_killed_at_any_step_is_finished_by_retire() {
+    let reference = Repository::staged();
+    assert_exit(&reference.run(&["consolidate"]), 0);
+    let consolidated = reference.snapshot();
+    assert_exit(&reference.run(&["retire"]), 0);
+    let retired = without_lock_time(&reference.snapshot());
+    for failpoint in retire_failpoints() {
+        let repository = Repository::from_snapshot(&consolidated);
+        assert_killed(
+            &repository.run_with(&["retire"], Some(&failpoint)),
+            &failpoint,
+        );
+        let status = repository.run(&["status"]);
+        assert_exit(&status, 1);
+        assert!(
+            text(&status).contains("retiring the history was interrupted"),
+            "{failpoint}: {}",
+            text(&status)
+        );
+        assert_exit(&repository.run(&["rollback"]), 2);
+        let finished = repository.run(&["retire"]);
+        assert_exit(&finished, 0);
+        assert!(
+            text(&finished).contains("finished the interrupted retirement"),
+            "{failpoint}: {}",
+            text(&finished)
+        );
+        assert_eq!(
+            without_lock_time(&repository.snapshot()),
+            retired,
+            "{failpoint}"
+        );
+    }
+}
+
+/// The tests' own initdb cache, so that they leave the user's alone.
+fn test_initdb_cache() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("initdb-cache")
 }

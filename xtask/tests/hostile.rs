@@ -190,3 +190,62 @@ fn a_prelude_accepted_differences_or_pack_file_linked_elsewhere_is_refused() {
     assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 0);
     assert_nothing_leaked(&shown);
 }
+
+/// Every spelling a password was seen to leak through, plus a good URL to a closed port.
+const PASSWORD_URLS: &[&str] = &[
+    "postgresql+psycopg2://attune:s3cretPW@127.0.0.1:1/attune",
+    "postgress://attune:s3cretPW@127.0.0.1:1/attune",
+    " postgresql://attune:s3cretPW@127.0.0.1:1/attune",
+    "\"postgresql://attune:s3cretPW@127.0.0.1:1/attune\"",
+    "jdbc:postgresql://127.0.0.1:1/attune?user=attune&password=s3cretPW",
+    "host=127.0.0.1 port=1 user=attune password=s3cretPW dbname=attune sslmode=bogus",
+    "postgresql://127.0.0.1:1/attune?pass%77ord=s3cretPW&sslmode=bogus",
+    "postgresql://attune:s3cretPW@127.0.0.1:1/attune",
+];
+
+#[test]
+fn no_spelling_of_a_database_url_prints_its_password() {
+    let root = repository();
+    for url in PASSWORD_URLS {
+        for (args, through_env) in [
+            (&["verify", "--quiet", "--no-pack"][..], false),
+            (
+                &["verify", "--quiet", "--no-pack", "--format", "json"],
+                true,
+            ),
+            (&["load-pack"], false),
+        ] {
+            let mut command = Command::cargo_bin("xtask").unwrap();
+            command
+                .env_remove("DATABASE_URL")
+                .timeout(Duration::from_secs(120))
+                .arg("--root")
+                .arg(root.path())
+                .args(args);
+            if args[0] == "load-pack" {
+                let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packs/core");
+                command.arg("--pack").arg(core);
+            }
+            if args[0] == "verify" {
+                command
+                    .arg("--old")
+                    .arg(root.path().join("old"))
+                    .arg("--new")
+                    .arg(root.path().join("new"));
+            }
+            match through_env {
+                true => command.env("DATABASE_URL", url),
+                false => command.arg("--database-url").arg(url),
+            };
+            let output = command.output().unwrap();
+            let shown = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert_eq!(output.status.code(), Some(2), "{url} {args:?}: {shown}");
+            assert!(!shown.contains("s3cret"), "{url} {args:?}: {shown}");
+            assert!(shown.contains("127.0.0.1"), "{url} {args:?}: {shown}");
+        }
+    }
+}

@@ -7,8 +7,15 @@ use assert_cmd::Command;
 
 fn xtask() -> Command {
     let mut cmd = Command::cargo_bin("xtask").unwrap();
-    cmd.env_remove("DATABASE_URL").env("NO_COLOR", "1");
+    cmd.env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .env("XTASK_INITDB_CACHE_DIR", test_initdb_cache());
     cmd
+}
+
+/// The tests' own initdb cache, so that they leave the user's alone.
+fn test_initdb_cache() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("initdb-cache")
 }
 
 #[test]

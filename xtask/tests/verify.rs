@@ -73,8 +73,14 @@ fn xtask() -> Command {
     let mut cmd = Command::cargo_bin("xtask").unwrap();
     cmd.env_remove("XTASK_DATABASE_URL")
         .env_remove("DATABASE_URL")
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        .env("XTASK_INITDB_CACHE_DIR", test_initdb_cache());
     cmd
+}
+
+/// The tests' own initdb cache, so that they leave the user's alone.
+fn test_initdb_cache() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("initdb-cache")
 }
 
 /// `kind name` of every failing difference in a report.
@@ -361,6 +367,44 @@ fn foreign_keys_switched_off_are_reported_on_the_constraint() {
 }
 
 #[test]
+fn a_toast_parameter_is_compared() {
+    assert_reported(
+        TABLE,
+        "ALTER TABLE pack SET (toast.autovacuum_enabled = false);",
+        "",
+        "table pack",
+    );
+}
+
+#[test]
+fn a_moving_aggregate_is_compared() {
+    let sum = "CREATE AGGREGATE total(integer) (SFUNC = int4pl, STYPE = integer";
+    assert_reported(
+        "",
+        &format!("{sum});"),
+        &format!("{sum}, MSFUNC = int4pl, MINVFUNC = int4mi, MSTYPE = integer);"),
+        "function total(integer)",
+    );
+}
+
+#[test]
+fn properties_written_another_way_are_equal() {
+    assert_equal(
+        "CREATE TABLE t (id INTEGER NOT NULL UNIQUE, b TEXT) WITH (toast.autovacuum_enabled = false);
+CREATE INDEX t_lower_b ON t (lower(b));
+ALTER INDEX t_lower_b ALTER COLUMN 1 SET STATISTICS 500;
+ALTER TABLE t REPLICA IDENTITY USING INDEX t_id_key;
+CREATE AGGREGATE total(n integer) (SFUNC = int4pl, STYPE = integer, PARALLEL = SAFE);",
+        "CREATE AGGREGATE total(n integer) (STYPE = integer, PARALLEL = SAFE, SFUNC = int4pl);
+CREATE TABLE t (id INTEGER, b TEXT);
+ALTER TABLE t ALTER id SET NOT NULL, ADD UNIQUE (id), SET (toast.autovacuum_enabled = false),
+    REPLICA IDENTITY USING INDEX t_id_key;
+CREATE INDEX t_lower_b ON t (lower(b));
+ALTER INDEX t_lower_b ALTER COLUMN 1 SET STATISTICS 500;",
+    );
+}
+
+#[test]
 fn a_prelude_set_in_xtask_toml_is_used() {
     let pair = Pair::new(
         TABLE,
@@ -376,6 +420,33 @@ fn a_prelude_set_in_xtask_toml_is_used() {
 #[test]
 fn an_extension_is_compared() {
     assert_reported("", "CREATE EXTENSION pgcrypto;", "", "extension pgcrypto");
+}
+
+#[test]
+fn a_grant_on_an_extension_member_is_compared() {
+    assert_reported(
+        "CREATE EXTENSION pgcrypto;\n",
+        "",
+        "REVOKE EXECUTE ON FUNCTION digest(text, text) FROM PUBLIC;",
+        "extension_member pgcrypto: function digest(text,text)",
+    );
+}
+
+#[test]
+fn an_object_added_to_an_extension_is_named() {
+    let pair = Pair::new(
+        "CREATE EXTENSION pgcrypto;\nCREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1';\n",
+        "",
+        "ALTER EXTENSION pgcrypto ADD FUNCTION f();",
+    );
+    let (code, report) = pair.report(&[]);
+    let mut names = named(&report);
+    names.sort();
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        names,
+        ["extension_member pgcrypto: function f()", "function f()"]
+    );
 }
 
 #[test]
@@ -543,10 +614,13 @@ fn human_report_groups_differences_by_table_and_shows_both_values() {
         text.contains("old: 'a'::text") && text.contains("new: 'b'::text"),
         "{text}"
     );
-    assert!(
-        text.contains("fingerprint") || text.contains("sha256:"),
-        "{text}"
-    );
+    // Each side's schema fingerprint is printed, and a default that differs moves it.
+    let fingerprints: std::collections::BTreeSet<&str> = text
+        .match_indices("sha256:")
+        .map(|(at, _)| &text[at + 7..(at + 7 + 64).min(text.len())])
+        .filter(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .collect();
+    assert!(fingerprints.len() >= 2, "{text}");
 }
 
 #[test]
@@ -556,6 +630,30 @@ fn a_failing_migration_names_file_line_and_column() {
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(stderr.contains("0002_change.sql:3:12"), "{stderr}");
     assert!(stderr.contains("nowhere"), "{stderr}");
+}
+
+#[test]
+fn an_error_raised_while_executing_is_reported_at_its_line() {
+    let pair = Pair::new(
+        TABLE,
+        "SELECT 1;\n-- the index was never made\nDROP INDEX idx_never_made;\n",
+        "",
+    );
+    for (format, stream) in [("human", "stderr"), ("json", "stdout")] {
+        let assert = pair.verify(&["--quiet", "--format", format]).code(2);
+        let output = assert.get_output();
+        let shown = String::from_utf8_lossy(match stream {
+            "stderr" => &output.stderr,
+            _ => &output.stdout,
+        })
+        .into_owned();
+        assert!(shown.contains("0002_change.sql:3:1"), "{shown}");
+        assert!(shown.contains("DROP INDEX idx_never_made"), "{shown}");
+        if format == "json" {
+            let report: Value = serde_json::from_str(&shown).unwrap();
+            assert_eq!(report["migration"]["line"], 3, "{report:#}");
+        }
+    }
 }
 
 #[test]
@@ -577,7 +675,9 @@ fn bad_directories_are_refused_before_any_server_starts() {
 
     std::fs::remove_file(pair.path("new/x1_a.sql")).unwrap();
     let stderr = pair.verify(&[]).code(2).get_output().stderr.clone();
-    assert!(String::from_utf8_lossy(&stderr).contains("new"));
+    let stderr = String::from_utf8_lossy(&stderr);
+    let empty = format!("no migrations in `{}`", pair.path("new").display());
+    assert!(stderr.contains(&empty), "{stderr}");
 
     pair.write("new", "0001_a.sql", "SELECT 1;");
     pair.write("new", "0001_b.sql", "SELECT 1;");
@@ -686,14 +786,14 @@ fn any_change_to_the_consolidated_set_is_reported_by_name() {
     let cases = [
         (
             "00003_pack_system.sql",
-            "CREATE INDEX idx_pack_tags ON pack USING GIN (tags);",
+            "CREATE INDEX idx_pack_tags ON pack USING gin (tags);",
             "CREATE INDEX idx_pack_tags ON pack (tags);",
             "index idx_pack_tags",
         ),
         (
             "00003_pack_system.sql",
-            "config JSONB NOT NULL DEFAULT '{}'::jsonb,",
-            "config JSONB NOT NULL DEFAULT '[]'::jsonb,",
+            "config jsonb DEFAULT '{}'::jsonb NOT NULL,",
+            "config jsonb DEFAULT '[]'::jsonb NOT NULL,",
             "column pack.config",
         ),
         (
@@ -710,8 +810,8 @@ fn any_change_to_the_consolidated_set_is_reported_by_name() {
         ),
         (
             "00007_webhook_system.sql",
-            "SET search_path = public, pg_temp\nAS $$\nDECLARE\n    v_key VARCHAR(64);",
-            "SET search_path = public\nAS $$\nDECLARE\n    v_key VARCHAR(64);",
+            "SET search_path TO 'public', 'pg_temp'\nAS $function$\nDECLARE\n    v_key VARCHAR(64);",
+            "SET search_path TO 'public'\nAS $function$\nDECLARE\n    v_key VARCHAR(64);",
             "function enable_trigger_webhook(bigint, jsonb)",
         ),
     ];
@@ -725,9 +825,25 @@ fn any_change_to_the_consolidated_set_is_reported_by_name() {
 
 /// Ended by SIGTERM in the middle of a replay, verify removes its throwaway cluster, exits
 /// with 130 and says it was interrupted, not that the replay failed (the stopping server
-/// closes the replay's connection, which the main thread would otherwise report).
+/// closes the replay's connection, which the main thread would otherwise report), in
+/// either output format: JSON output carries no false error either.
 #[test]
 fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
+    for format in ["human", "json"] {
+        let (scratch, output) = interrupted_verify(format);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(130), "{stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        assert!(!stderr.contains("error"), "{stderr}");
+        assert!(!stdout.contains("error"), "{format}: {stdout}");
+        let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+}
+
+/// Runs verify with a history that sleeps, and sends it SIGTERM during the sleep.
+fn interrupted_verify(format: &str) -> (tempfile::TempDir, std::process::Output) {
     use std::os::unix::fs::PermissionsExt;
     use std::time::{Duration, Instant};
 
@@ -736,16 +852,17 @@ fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
     // The cluster may run as the `postgres` account, which must reach it.
     std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("xtask"))
-        .args(["verify", "--quiet", "--root"])
+        .args(["verify", "--quiet", "--format", format, "--root"])
         .arg(pair.dir.path())
         .arg("--old")
         .arg(pair.path("old"))
         .arg("--new")
         .arg(pair.path("new"))
         .env("XTASK_SCRATCH_DIR", scratch.path())
+        .env("XTASK_INITDB_CACHE_DIR", test_initdb_cache())
         .env_remove("DATABASE_URL")
         .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -762,7 +879,7 @@ fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
     };
     while !sleeping() {
         assert!(
-            started.elapsed() < Duration::from_secs(20),
+            started.elapsed() < Duration::from_secs(120),
             "the replay never started"
         );
         std::thread::sleep(Duration::from_millis(50));
@@ -772,11 +889,64 @@ fn an_interrupted_verify_leaves_no_cluster_and_reports_only_the_interruption() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(!stderr.contains("error"), "{stderr}");
-    let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    (scratch, child.wait_with_output().unwrap())
+}
+
+#[test]
+fn a_collation_redefined_under_its_name_is_compared() {
+    // The column that uses the collation prints the same on both sides.
+    assert_reported(
+        "",
+        "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+         CREATE TABLE t (email text COLLATE ci UNIQUE);",
+        "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2');
+         CREATE TABLE t (email text COLLATE ci UNIQUE);",
+        "collation ci",
+    );
+}
+
+#[test]
+fn rules_and_publications_written_differently_are_equal() {
+    assert_equal(
+        "CREATE TABLE t (id integer PRIMARY KEY, a integer);
+         CREATE RULE keep AS ON DELETE TO t DO INSTEAD NOTHING;
+         CREATE PUBLICATION p FOR TABLE t (id, a) WHERE (a > 0);",
+        "CREATE TABLE t (id integer PRIMARY KEY, a integer);
+         CREATE PUBLICATION p0;
+         ALTER PUBLICATION p0 ADD TABLE t (a, id) WHERE (a > 0);
+         ALTER PUBLICATION p0 RENAME TO p;
+         CREATE RULE k AS ON DELETE TO t DO INSTEAD NOTHING;
+         ALTER RULE k ON t RENAME TO keep;",
+    );
+}
+
+#[test]
+fn secrets_in_server_and_user_mapping_options_are_never_printed() {
+    let setup = |password: &str| {
+        format!(
+            "CREATE FOREIGN DATA WRAPPER w;
+             CREATE SERVER s FOREIGN DATA WRAPPER w OPTIONS (host 'db.internal', password '{password}');
+             CREATE USER MAPPING FOR PUBLIC SERVER s OPTIONS (user 'app', password '{password}');"
+        )
+    };
+    let pair = Pair::new("", &setup("hunter2-old"), &setup("hunter2-new"));
+    let (code, report) = pair.report(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        named(&report),
+        ["foreign_server s", "user_mapping for public server s"]
+    );
+    let human = pair.verify(&[]).code(1).get_output().clone();
+    for output in [
+        report.to_string(),
+        String::from_utf8_lossy(&human.stdout).into_owned(),
+        String::from_utf8_lossy(&human.stderr).into_owned(),
+    ] {
+        assert!(!output.contains("hunter2"), "a secret printed: {output}");
+        assert!(
+            !output.contains("db.internal"),
+            "an option printed: {output}"
+        );
+    }
+    assert!(String::from_utf8_lossy(&human.stdout).contains("user mapping for public server s"));
 }

@@ -9,6 +9,7 @@ use super::sql_text::{Pattern, SqlText};
 use super::{Finding, HistoryAnalysis, Section, SectionKind, Step, StepEvent};
 use crate::migrations::MigrationChain;
 use crate::schema::model::{ObjectId, ObjectKind};
+use crate::ui;
 
 /// The property that holds an object's definition: a change of it makes a new version.
 const DEFINITION: &str = "definition";
@@ -289,7 +290,7 @@ impl History<'_> {
             }
             let mut parts = vec![format!("the {} type", type_label(ty.id.kind))];
             if !columns.is_empty() {
-                parts.push(plural("the column", "the columns", columns.len()));
+                parts.push(ui::plural(columns.len(), "the column", "the columns").to_owned());
             }
             if on_columns.iter().any(|h| h.id.kind == ObjectKind::Index) {
                 parts.push("the indexes".to_owned());
@@ -335,12 +336,12 @@ impl History<'_> {
                 format!(
                     "create `{table}` without {} (or with its final definition, if one is \
                      still wanted)",
-                    plural("this constraint", "these constraints", members.len())
+                    ui::plural(members.len(), "this constraint", "these constraints")
                 )
             } else {
                 format!(
                     "leave {} out of the creation of `{table}`",
-                    plural("it", "them", members.len())
+                    ui::plural(members.len(), "it", "them")
                 )
             };
             if !instead.is_empty() {
@@ -511,7 +512,7 @@ impl History<'_> {
                     .collect::<Vec<_>>();
                 let mut action = format!(
                     "include {} in the initial CREATE TABLE of {}",
-                    plural("the column", "the columns", columns.len()),
+                    ui::plural(columns.len(), "the column", "the columns"),
                     join_and(&at)
                 );
                 if !others.is_empty() {
@@ -1162,21 +1163,13 @@ fn list_by_kind(histories: &[&ObjectHistory]) -> String {
                 format!(
                     "{} {} ({})",
                     names.len(),
-                    plural_kind(label),
+                    ui::plural_noun(label),
                     quoted.join(", ")
                 )
             }
         })
         .collect();
     join_and(&parts)
-}
-
-fn plural_kind(label: &str) -> String {
-    match label {
-        "index" => "indexes".to_owned(),
-        "policy" => "policies".to_owned(),
-        other => format!("{other}s"),
-    }
 }
 
 fn names<'a>(ids: impl Iterator<Item = &'a ObjectId>) -> String {
@@ -1190,10 +1183,6 @@ fn join_and(parts: &[String]) -> String {
         [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
-}
-
-fn plural(one: &str, many: &str, n: usize) -> String {
-    if n == 1 { one } else { many }.to_owned()
 }
 
 #[cfg(test)]

@@ -99,6 +99,24 @@ fn created(text: &SqlText, object: &SchemaObject, table: &str, own: &str) -> Opt
         ObjectKind::Extension => {
             text.statement(&[Word("create"), Word("extension"), IF_NOT_EXISTS, Name(name)])
         }
+        // Named by `ALTER EXTENSION ... ADD`, or made by the extension's script.
+        ObjectKind::ExtensionMember => {
+            let extension = object.sql.name.as_str();
+            text.statement(&[
+                Word("alter"),
+                Word("extension"),
+                Name(extension),
+                Word("add"),
+            ])
+            .or_else(|| {
+                text.statement(&[
+                    Word("create"),
+                    Word("extension"),
+                    IF_NOT_EXISTS,
+                    Name(extension),
+                ])
+            })
+        }
         ObjectKind::Schema => {
             text.statement(&[Word("create"), Word("schema"), IF_NOT_EXISTS, Name(name)])
         }
@@ -147,6 +165,12 @@ fn dropped(text: &SqlText, object: &SchemaObject, table: &str, own: &str) -> Opt
         ObjectKind::Policy => drop_one(&["policy"], own),
         ObjectKind::Role => drop_one(&["role"], name),
         ObjectKind::Extension => drop_one(&["extension"], name),
+        ObjectKind::ExtensionMember => {
+            let extension = object.sql.name.as_str();
+            let head = [Word("alter"), Word("extension"), Name(extension)];
+            text.within(&head, &[Word("drop")], Some(0))
+                .or_else(|| drop_one(&["extension"], extension))
+        }
         ObjectKind::Schema => drop_one(&["schema"], name),
         _ => None,
     }

@@ -7,8 +7,10 @@ mod findings;
 mod locate;
 mod markdown;
 mod replay;
-mod sql_text;
+pub(crate) mod sql_text;
 mod watch;
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -17,7 +19,7 @@ use crate::pg::ServerOptions;
 use crate::schema::model::ObjectId;
 use crate::ui::Progress;
 
-pub use replay::{ReplayTimings, Snapshots};
+pub use replay::{file_name, ReplayTimings, Snapshots};
 
 /// What the analysis of a history found, in the sections of a consolidation plan.
 #[derive(Debug, Clone, Serialize)]
@@ -148,6 +150,50 @@ pub fn analyze(
     progress.phase("analyzing");
     let analysis = findings::analyze(chain, &replay);
     Ok((analysis, replay.timings))
+}
+
+/// Where each object alive at the end of the history came from: the indexes (into the
+/// chain) of the migrations that created it (its last creation) and changed it since, in
+/// order; and for each table, the migrations that changed its row count.
+pub struct Origins {
+    pub objects: BTreeMap<ObjectId, Vec<usize>>,
+    pub rows: BTreeMap<String, Vec<usize>>,
+}
+
+/// Replays `chain` one migration at a time, as [`analyze`] does, for [`Origins`].
+pub fn origins(
+    options: &ServerOptions,
+    chain: &MigrationChain,
+    progress: &Progress,
+) -> anyhow::Result<Origins> {
+    let replay = replay::replay(options, chain, progress, Snapshots::Incremental)?;
+    let objects = replay
+        .histories
+        .values()
+        .filter(|history| history.survives())
+        .map(|history| {
+            let since = history
+                .events
+                .iter()
+                .rposition(|e| e.kind == replay::EventKind::Created)
+                .unwrap_or(0);
+            let mut touched: Vec<usize> = history.events[since..]
+                .iter()
+                .map(|e| e.migration)
+                .collect();
+            touched.dedup();
+            (history.id.clone(), touched)
+        })
+        .collect();
+    let mut rows: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (index, counts) in replay.row_counts.windows(2).enumerate() {
+        for (table, count) in &counts[1] {
+            if counts[0].get(table) != Some(count) {
+                rows.entry(table.clone()).or_default().push(index);
+            }
+        }
+    }
+    Ok(Origins { objects, rows })
 }
 
 impl HistoryAnalysis {

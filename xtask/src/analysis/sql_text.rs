@@ -17,6 +17,8 @@ struct Token {
     line: usize,
     /// Parenthesis depth within the statement.
     depth: u32,
+    /// Index of its first character in the text.
+    at: usize,
 }
 
 /// Where a statement was found: its line, and what kind of statement holds it.
@@ -64,6 +66,18 @@ impl SqlText {
             statements.push(start..tokens.len());
         }
         SqlText { tokens, statements }
+    }
+
+    /// Where each statement is in the text, as character ranges from its first token to
+    /// the semicolon that ends it (excluded) or the end of the text.
+    pub fn statement_spans(&self, text_chars: usize) -> Vec<Range<usize>> {
+        self.statements
+            .iter()
+            .map(|range| {
+                let end = self.tokens.get(range.end).map_or(text_chars, |end| end.at);
+                self.tokens[range.start].at..end
+            })
+            .collect()
     }
 
     /// The first statement that begins with `head`.
@@ -316,6 +330,7 @@ fn tokenize(sql: &str) -> Vec<Token> {
                     quoted: true,
                     line,
                     depth,
+                    at: i,
                 });
                 line += count_lines(i, end.min(chars.len()));
                 i = end + 1;
@@ -329,6 +344,7 @@ fn tokenize(sql: &str) -> Vec<Token> {
                     quoted: true,
                     line,
                     depth,
+                    at: i,
                 });
                 line += count_lines(i, end);
                 i = end;
@@ -345,6 +361,7 @@ fn tokenize(sql: &str) -> Vec<Token> {
                     quoted: false,
                     line,
                     depth,
+                    at: start,
                 });
             }
             _ => {
@@ -356,6 +373,7 @@ fn tokenize(sql: &str) -> Vec<Token> {
                     quoted: false,
                     line,
                     depth,
+                    at: i,
                 });
                 if c == '(' {
                     depth += 1;

@@ -407,6 +407,7 @@ mod tests {
         let (url, _server) = crate::pg::testing::scratch_url(name);
         let options = ServerOptions {
             database_url: Some(url),
+            prelude: None,
             ..ServerOptions::default()
         };
         let result = comparison::compare(&options, &old, &new, None, &Progress::new(true)).unwrap();

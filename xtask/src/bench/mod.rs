@@ -17,6 +17,7 @@ use crate::migrations::{ChainRole, MigrationChain};
 use crate::pack::Pack;
 use crate::pg::{ScratchDatabase, ScratchServer, ServerOptions};
 use crate::schema::accepted::AcceptedDifferences;
+use crate::tree::Tree;
 use crate::ui::Progress;
 use history::SyntheticHistory;
 use tools::Tools;
@@ -101,11 +102,13 @@ pub fn run(plan: &BenchPlan, progress: &Progress) -> anyhow::Result<BenchResults
     let baseline = measure(&case, plan.runs, &mut tools, &dir, progress)?;
     let mut results = Vec::new();
     if let Some(root) = &plan.repository {
+        let tree = Tree::new(root);
+        crate::cmd::refuse_if_interrupted(&tree)?;
         let case = Case {
             name: "repository".into(),
-            old: MigrationChain::resolve(&root.join("migrations.old"), ChainRole::History)?,
-            new: MigrationChain::resolve(&root.join("migrations"), ChainRole::Consolidated)?,
-            pack: match root.join("packs").join("core") {
+            old: MigrationChain::resolve(&tree.backup(), ChainRole::History)?,
+            new: MigrationChain::resolve(&tree.migrations(), ChainRole::Consolidated)?,
+            pack: match tree.default_pack() {
                 dir if dir.exists() => Some(Pack::read(&dir)?),
                 _ => None,
             },

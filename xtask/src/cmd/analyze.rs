@@ -13,7 +13,7 @@ use crate::analysis::{self, HistoryAnalysis, Snapshots};
 use crate::config::Config;
 use crate::exit;
 use crate::migrations::{ChainRole, MigrationChain};
-use crate::tree::Tree;
+use crate::tree::{Tree, TreeState};
 use crate::ui::{self, Progress};
 
 /// Lines of the diff shown when `--check` finds the report out of date.
@@ -65,12 +65,24 @@ pub enum AnalysisFormat {
 impl Analyze {
     pub fn run(self, root: &Path) -> anyhow::Result<u8> {
         let json = self.format == AnalysisFormat::Json && self.output.is_none();
-        ui::json_on_error(json, self.analyze(root))
+        ui::report_errors_as_json(json);
+        self.analyze(root)
     }
 
     fn analyze(&self, root: &Path) -> anyhow::Result<u8> {
         let started = Instant::now();
         let config = Config::load(root)?;
+        let tree = Tree::new(root);
+        // A report of a retired history can no longer be regenerated, nor go stale.
+        if let (Some(report), None, TreeState::Retired(_)) = (&self.check, &self.dir, tree.state()?)
+        {
+            println!(
+                "the history is retired ({}): {} describes it as it was; nothing to check",
+                tree.baseline_path().display(),
+                report.display()
+            );
+            return Ok(exit::OK);
+        }
         let dir = self.history_dir(root)?;
         let chain = MigrationChain::resolve(&dir, ChainRole::History)?;
 

@@ -49,7 +49,8 @@ pub struct Consolidate {
 impl Consolidate {
     pub fn run(self, root: &Path) -> anyhow::Result<u8> {
         let json = self.compare.format == Format::Json;
-        ui::json_on_error(json, self.consolidate(root))
+        ui::report_errors_as_json(json);
+        self.consolidate(root)
     }
 
     fn consolidate(&self, root: &Path) -> anyhow::Result<u8> {

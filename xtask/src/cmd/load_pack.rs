@@ -9,7 +9,8 @@ use postgres::NoTls;
 
 use crate::exit;
 use crate::pack::{LoadSummary, Pack};
-use crate::pg::redact_database_url;
+use crate::pg::{describe_database_url, parse_database_url};
+use crate::tree::Tree;
 
 /// Load a pack (default: the core pack) into a database; this WRITES to that database
 #[derive(Debug, Args)]
@@ -36,14 +37,11 @@ pub struct LoadPack {
 
 impl LoadPack {
     pub fn run(self, root: &Path) -> anyhow::Result<u8> {
-        let dir = self.pack.unwrap_or_else(|| root.join("packs").join("core"));
+        let dir = self.pack.unwrap_or_else(|| Tree::new(root).default_pack());
         let pack = Pack::read(&dir)?;
 
-        let redacted = redact_database_url(&self.database_url);
-        let config: postgres::Config = self
-            .database_url
-            .parse()
-            .with_context(|| format!("invalid database URL {redacted}"))?;
+        let redacted = describe_database_url(&self.database_url);
+        let config = parse_database_url(&self.database_url)?;
         let mut client = config
             .connect(NoTls)
             .with_context(|| format!("cannot connect to {redacted}"))?;

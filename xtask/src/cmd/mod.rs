@@ -2,14 +2,18 @@
 
 pub mod analyze;
 pub mod bench;
+pub mod clean;
 pub mod consolidate;
+pub mod generate;
 pub mod load_pack;
 pub mod rebaseline;
+pub mod retire;
 pub mod rollback;
 pub mod status;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -63,6 +67,11 @@ pub struct ServerArgs {
     #[arg(long, value_name = "FILE")]
     prelude: Option<PathBuf>,
 
+    /// Seconds one statement may run before it is cancelled and the run fails naming it;
+    /// 0 for no limit [default: `statement-timeout` in <root>/xtask.toml, else 600]
+    #[arg(long, value_name = "SECONDS")]
+    statement_timeout: Option<u64>,
+
     /// The throwaway cluster's server binaries: the first found of a major (`17`), or a
     /// directory holding initdb, pg_ctl and postgres [default: `pg` in <root>/xtask.toml,
     /// else the first found on PATH, through pg_config, in /usr/lib/postgresql/*/bin or
@@ -73,9 +82,14 @@ pub struct ServerArgs {
 
 impl ServerArgs {
     pub fn options(&self, config: &Config) -> ServerOptions {
+        let timeout = self
+            .statement_timeout
+            .or(config.statement_timeout)
+            .unwrap_or(config::DEFAULT_STATEMENT_TIMEOUT);
         ServerOptions {
             database_url: self.database_url.clone(),
             prelude: self.prelude.clone().or_else(|| config.prelude.clone()),
+            statement_timeout: (timeout > 0).then(|| Duration::from_secs(timeout)),
             binaries: self.pg.clone().or_else(|| config.pg.clone()),
         }
     }
@@ -125,19 +139,13 @@ impl CompareArgs {
             crate::input::check_regular(prelude)
                 .with_context(|| format!("cannot read prelude {}", prelude.display()))?;
         }
-        let pack = match (&self.pack, self.no_pack) {
-            (_, true) => None,
-            (Some(dir), false) => Some(Pack::read(dir)?),
-            (None, false) => {
-                let default = root.join("packs").join("core");
-                match default.exists() {
-                    true => Some(Pack::read(&default)?),
-                    false => None,
-                }
-            }
-        };
+        let pack = default_pack(root, self.pack.as_deref(), self.no_pack)?;
         let accepted = load_accepted(root, config, self.accepted.as_deref())?;
         Ok((pack, accepted))
+    }
+
+    pub fn server_options(&self, config: &Config) -> ServerOptions {
+        self.server.options(config)
     }
 
     pub fn compare(
@@ -176,6 +184,26 @@ pub fn load_accepted(
                 AcceptedDifferences::load(&default)
             } else {
                 Ok(AcceptedDifferences::default())
+            }
+        }
+    }
+}
+
+/// The pack loaded into both sides: `pack` when given, none with `no_pack`, else
+/// `<root>/packs/core` when it exists.
+pub fn default_pack(
+    root: &Path,
+    pack: Option<&Path>,
+    no_pack: bool,
+) -> anyhow::Result<Option<Pack>> {
+    match (pack, no_pack) {
+        (_, true) => Ok(None),
+        (Some(dir), false) => Pack::read(dir).map(Some),
+        (None, false) => {
+            let default = Tree::new(root).default_pack();
+            match default.exists() {
+                true => Pack::read(&default).map(Some),
+                false => Ok(None),
             }
         }
     }

@@ -15,13 +15,13 @@ use super::{load_accepted, refuse_if_interrupted, ServerArgs};
 use crate::config::Config;
 use crate::exit;
 use crate::migrations::{ChainRole, Migration, MigrationChain};
-use crate::pg::{redact_database_url, ScratchServer};
+use crate::pg::{describe_database_url, ScratchServer};
 use crate::report::{write_grouped, Format};
 use crate::schema::diff::{Difference, SchemaDiff};
 use crate::schema::introspect::introspect;
 use crate::schema::model::Schema;
 use crate::sqlx_table::{self, AppliedRow, LockedTarget, MigrationsTable, NewRow, SqlxSettings};
-use crate::tree::{baseline, LockRecord, Tree, TreeState};
+use crate::tree::{baseline, BaselineRecord, LockRecord, Tree, TreeState};
 use crate::ui::{self, Progress};
 
 /// Move a database migrated by the history onto the consolidated set, without DDL
@@ -165,6 +165,9 @@ impl Sets {
                 TreeState::Consolidated(_) => {
                     Some(LockRecord::read(&tree.lock_path())?.consolidated.manifest)
                 }
+                TreeState::Retired(_) => {
+                    Some(BaselineRecord::read(&tree.baseline_path())?.manifest)
+                }
                 _ => None,
             },
             _ => None,
@@ -178,6 +181,14 @@ impl Sets {
             }
             None => (chain, Vec::new()),
         };
+        if history && old.is_none() && tree.baseline_path().exists() {
+            bail!(
+                "the history is retired ({}): rebaseline compares a database with it; pass \
+                 --old with a copy of the history as it was before `cargo xtask retire` (git \
+                 has it)",
+                tree.baseline_path().display()
+            );
+        }
         let history = match history {
             true => {
                 let old_dir = old.map_or_else(|| tree.backup(), Path::to_path_buf);
@@ -205,11 +216,12 @@ fn rows_of(migrations: &[Migration], settings: &SqlxSettings) -> Vec<NewRow> {
 impl Rebaseline {
     pub fn run(self, root: &Path) -> anyhow::Result<u8> {
         let json = self.format == Format::Json;
-        ui::json_on_error(json, self.rebaseline(root))
+        ui::report_errors_as_json(json);
+        self.rebaseline(root)
     }
 
     fn rebaseline(&self, root: &Path) -> anyhow::Result<u8> {
-        let target_shown = redact_database_url(&self.target);
+        let target_shown = describe_database_url(&self.target);
         if self.undo {
             let undone = self.undo(root)?;
             match self.format {
@@ -320,7 +332,7 @@ impl Rebaseline {
         let Some(table) = sqlx_table::locate(target.client(), &settings)? else {
             bail!(
                 "{} has no {} table: there is no rebaseline to undo",
-                redact_database_url(&self.target),
+                describe_database_url(&self.target),
                 settings.table
             );
         };

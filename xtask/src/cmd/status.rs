@@ -7,8 +7,8 @@ use clap::Args;
 use super::rebaseline::{classify_rows, Sets, Standing};
 use super::TreeArgs;
 use crate::exit;
-use crate::pg::redact_database_url;
-use crate::schema::fingerprint::hex;
+use crate::hex::hex;
+use crate::pg::describe_database_url;
 use crate::sqlx_table::{self, NewRow, SqlxSettings};
 use crate::tree::{ManifestCheck, Tree, TreeState};
 
@@ -35,6 +35,7 @@ impl Status {
         print!("{status}");
         let sound = match &status.state {
             TreeState::HistoryOnly | TreeState::Staged => true,
+            TreeState::Retired(checks) => checks.migrations == ManifestCheck::Intact,
             TreeState::Consolidated(checks) => {
                 checks.backup == ManifestCheck::Intact && checks.migrations == ManifestCheck::Intact
             }
@@ -95,7 +96,7 @@ fn describe_target(root: &Path, url: &str) -> anyhow::Result<(String, bool)> {
     ];
 
     let table_name = table.map_or_else(|| format!("no {} table", settings.table), |t| t.display);
-    writeln!(out, "target: {} ({table_name})", redact_database_url(url))?;
+    writeln!(out, "target: {} ({table_name})", describe_database_url(url))?;
     let mut versions: Vec<(i64, String)> = rows
         .iter()
         .map(|r| (r.version, r.description.clone()))

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::retire::{same_major, verify_baseline};
 use super::{refuse_if_interrupted, CompareArgs};
 use crate::comparison::Comparison;
 use crate::config::Config;
@@ -14,7 +15,8 @@ use crate::migrations::{ChainRole, MigrationChain};
 use crate::pack::Pack;
 use crate::report::{Format, Recorded, Report};
 use crate::tree::{
-    ConsolidatedChecks, LockRecord, ManifestCheck, Tree, TreeState, BACKUP_DIR, MIGRATIONS_DIR,
+    baseline, ConsolidatedChecks, LockRecord, ManifestCheck, Tree, TreeState, BACKUP_DIR,
+    MIGRATIONS_DIR,
 };
 use crate::ui;
 
@@ -38,12 +40,22 @@ pub struct Verify {
 }
 
 impl Verify {
-    pub fn run(self, root: &Path) -> anyhow::Result<u8> {
-        let json = self.compare.format == Format::Json;
-        ui::json_on_error(json, self.verify(root))
+    /// Verify of the tree's own directories, as `cargo xtask verify` with these options.
+    pub fn of_tree(compare: CompareArgs) -> Verify {
+        Verify {
+            old: None,
+            new: None,
+            compare,
+        }
     }
 
-    fn verify(&self, root: &Path) -> anyhow::Result<u8> {
+    pub fn run(self, root: &Path) -> anyhow::Result<u8> {
+        let json = self.compare.format == Format::Json;
+        ui::report_errors_as_json(json);
+        self.verify(root)
+    }
+
+    pub fn verify(&self, root: &Path) -> anyhow::Result<u8> {
         let config = Config::load(root)?;
         let tree = Tree::new(root);
         // The lock record speaks for the tree's own directories only.
@@ -52,6 +64,10 @@ impl Verify {
                 TreeState::Consolidated(checks) => {
                     Some((LockRecord::read(&tree.lock_path())?, checks))
                 }
+                TreeState::Retired(checks) => {
+                    let options = self.compare.server_options(&config);
+                    return verify_baseline(&tree, &checks, &options, self.compare.format);
+                }
                 _ => None,
             }
         } else {
@@ -59,8 +75,13 @@ impl Verify {
         };
         let old_dir = self.old.clone().unwrap_or_else(|| tree.backup());
         let new_dir = self.new.clone().unwrap_or_else(|| tree.migrations());
-        let old = MigrationChain::resolve(&old_dir, ChainRole::History)?;
+        let mut old = MigrationChain::resolve(&old_dir, ChainRole::History)?;
         let new = MigrationChain::resolve(&new_dir, ChainRole::Consolidated)?;
+        // Migrations added after the consolidated set run on top of both sides.
+        if let Some((lock, _)) = &recorded {
+            let split = baseline::split(&new, &lock.consolidated.manifest);
+            old.migrations.extend(split.new_since);
+        }
         let (pack, accepted) = self.compare.prepare(root, &config)?;
 
         let comparison = self.compare.compare(&config, &old, &new, pack.as_ref())?;
@@ -109,15 +130,24 @@ fn since_consolidation(
             }
         }
     }
-    let major = |version: &str| {
-        version
-            .split(['.', ' '])
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    };
+    recorded.notes.extend(
+        checks
+            .since
+            .other_files
+            .iter()
+            .map(|change| format!("{MIGRATIONS_DIR}/: {change} (sqlx does not read it)")),
+    );
+    if !checks.since.new_migrations.is_empty() {
+        recorded.notes.push(format!(
+            "fingerprints not compared with the lock record: {} migrations were added since \
+             the consolidation and replayed on top of both sides ({})",
+            checks.since.new_migrations.len(),
+            checks.since.new_migrations.join(", ")
+        ));
+        return recorded;
+    }
     let now = &comparison.old.fingerprint.server_version;
-    if major(&lock.postgres_version) != major(now) {
+    if !same_major(&lock.postgres_version, now) {
         recorded.notes.push(format!(
             "fingerprints not compared with the lock record: it was made on PostgreSQL {}, this \
              run used {now}",

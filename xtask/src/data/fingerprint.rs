@@ -6,7 +6,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::snapshot::DataSnapshot;
-use crate::schema::fingerprint::hex;
+use crate::hex::hex;
 
 /// Equal data gives equal fingerprints whatever the ids, timestamps and insertion order:
 /// the snapshot holds neither generated nor clock values, and its tables and rows are

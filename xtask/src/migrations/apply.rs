@@ -8,6 +8,7 @@ use annotate_snippets::{AnnotationKind, Element, Level, Origin, Renderer, Snippe
 use postgres::error::{DbError, ErrorPosition, SqlState};
 
 use super::Migration;
+use crate::analysis::sql_text::SqlText;
 
 /// Lines shown before and after the failing one: none, so that an error never quotes
 /// more of a file than the one line at fault (the file may not be the user's to show).
@@ -20,7 +21,9 @@ impl Migration {
     pub fn apply(&self, client: &mut postgres::Client) -> anyhow::Result<()> {
         let fail = |err: postgres::Error| anyhow::Error::new(MigrationError::new(self, &err));
         if self.no_transaction {
-            return client.batch_execute(&self.sql).map_err(fail);
+            return client
+                .batch_execute(&self.sql)
+                .map_err(|err| self.failed_statement(client, &err));
         }
         // BEGIN and COMMIT go in batches of their own so that PostgreSQL's error position
         // stays an offset into the file's text.
@@ -29,11 +32,92 @@ impl Migration {
             // The migration's own error is the one to report; should the rollback fail too,
             // the connection is gone and the next use says so.
             let _ = client.batch_execute("ROLLBACK");
-            return Err(fail(err));
+            return Err(self.failed_statement(client, &err));
         }
         client.batch_execute("COMMIT").map_err(fail)
     }
+
+    /// The failure of the file's batch; when PostgreSQL placed it nowhere (errors raised
+    /// while executing, such as a missing relation or a duplicate key), pointed at the
+    /// statement that raised it, found by [`Migration::find_failing_statement`].
+    fn failed_statement(
+        &self,
+        client: &mut postgres::Client,
+        err: &postgres::Error,
+    ) -> anyhow::Error {
+        let mut failure = MigrationError::new(self, err);
+        if failure.position.is_none() {
+            if let Some(code) = err.as_db_error().map(DbError::code) {
+                if let Some(offset) = self.find_failing_statement(client, code) {
+                    failure.point_at(&self.sql, offset);
+                }
+            }
+        }
+        anyhow::Error::new(failure)
+    }
+
+    /// Runs the file's statements one at a time inside a transaction that is rolled back,
+    /// and returns the character offset (1-based, as PostgreSQL counts) of the first one
+    /// that fails with `code`. A file of one statement needs no run.
+    ///
+    /// Safe for both kinds of file: the batch that failed ran as one transaction (sqlx's
+    /// own, or the implicit one PostgreSQL gives a multi-statement query), so it left
+    /// nothing behind, and under `BEGIN` a statement that cannot run in a transaction is
+    /// refused rather than run. A file that ends or starts transactions itself is not run.
+    fn find_failing_statement(
+        &self,
+        client: &mut postgres::Client,
+        code: &SqlState,
+    ) -> Option<usize> {
+        let chars: Vec<(usize, char)> = self.sql.char_indices().collect();
+        let spans = SqlText::parse(&self.sql).statement_spans(chars.len());
+        let byte = |at: usize| chars.get(at).map_or(self.sql.len(), |(byte, _)| *byte);
+        let text = |span: &Range<usize>| &self.sql[byte(span.start)..byte(span.end)];
+        if let [only] = spans.as_slice() {
+            return Some(only.start + 1);
+        }
+        let controls_transactions = spans.iter().any(|span| {
+            let first = text(span)
+                .split(|c: char| !c.is_alphanumeric())
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            TRANSACTION_CONTROL.contains(&first.as_str())
+        });
+        if controls_transactions || client.batch_execute("BEGIN").is_err() {
+            return None;
+        }
+        let mut found = None;
+        for span in &spans {
+            if let Err(err) = client.batch_execute(text(span)) {
+                let db = err.as_db_error();
+                if db.is_some_and(|db| db.code() == code) {
+                    let within = match db.and_then(DbError::position) {
+                        Some(ErrorPosition::Original(position)) => *position as usize - 1,
+                        _ => 0,
+                    };
+                    found = Some(span.start + within + 1);
+                }
+                break;
+            }
+        }
+        let _ = client.batch_execute("ROLLBACK");
+        found
+    }
 }
+
+/// Statements that begin or end transactions: a file holding one is not re-run.
+const TRANSACTION_CONTROL: &[&str] = &[
+    "begin",
+    "start",
+    "commit",
+    "end",
+    "rollback",
+    "abort",
+    "savepoint",
+    "release",
+    "prepare",
+];
 
 /// A 1-based line and character column in a migration file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +217,13 @@ impl MigrationError {
         }
     }
 
+    /// Places a failure PostgreSQL did not place at `offset` (1-based, in characters).
+    fn point_at(&mut self, sql: &str, offset: usize) {
+        let at = locate(sql, offset);
+        self.position = Some(at.position);
+        self.excerpt = Some(excerpt(sql, at));
+    }
+
     /// The report with the failing line underlined; pass `Renderer::styled()` for colour.
     pub fn render(&self, renderer: &Renderer) -> String {
         let path = self.path.display().to_string();
@@ -182,6 +273,14 @@ fn advice(db: &DbError, no_transaction: bool) -> Option<String> {
     } else {
         None
     };
+    if *code == SqlState::QUERY_CANCELED && db.message().contains("statement timeout") {
+        return Some(
+            "the statement ran longer than the statement timeout: if it is slow rather than \
+             stuck, raise the limit with `--statement-timeout SECONDS` (or \
+             `statement-timeout = SECONDS` in `xtask.toml`; 0 for none)"
+                .to_owned(),
+        );
+    }
     if let Some(missing) = missing {
         return Some(format!(
             "the migrations assume {missing} they do not create: create them in a prelude SQL \
@@ -517,6 +616,65 @@ mod tests {
             })
         );
         assert!(text.contains("2 |   ref text,"), "{text}");
+    }
+
+    #[test]
+    fn errors_raised_while_executing_are_placed_at_their_statement() {
+        let cases = [
+            (
+                "CREATE TABLE pack (ref text PRIMARY KEY);\n\nALTER TABLE missing ADD COLUMN x int;\n",
+                "42P01",
+                3,
+            ),
+            (
+                "CREATE TABLE pack (ref text PRIMARY KEY);\nINSERT INTO pack VALUES ('core');\n\
+                 -- again\nINSERT INTO pack VALUES ('core');\nSELECT 1;\n",
+                "23505",
+                4,
+            ),
+            (
+                "CREATE TABLE pack ();\nSELECT 1;\nGRANT SELECT ON pack TO xtask_no_such_role;\n",
+                "42704",
+                3,
+            ),
+            (
+                "CREATE TABLE pack ();\nSELECT ';';\nDROP INDEX idx_missing;\nSELECT 2;\n",
+                "42704",
+                3,
+            ),
+            (
+                "-- no-transaction\nCREATE TABLE pack ();\nCREATE TABLE action ();\n\
+                 DROP INDEX idx_missing;\n",
+                "42704",
+                4,
+            ),
+        ];
+        for (sql, code, line) in cases {
+            let (dir, chain) = chain(&[("1_runtime.sql", sql)]);
+            let (mut client, _server) = scratch_client("migrations");
+            let err = apply_err(&chain, &mut client);
+            assert_eq!(err.code.as_deref(), Some(code), "{sql}");
+            assert_eq!(
+                err.position.map(|p| (p.line, p.column)),
+                Some((line, 1)),
+                "{sql}"
+            );
+            let text = err.to_string();
+            let location = format!("{}:{line}:1", path_in(dir.path(), "1_runtime.sql"));
+            assert!(text.contains(&location), "{text}");
+            // The search ran in a transaction that was rolled back.
+            assert_eq!(tables(&mut client), Vec::<String>::new(), "{sql}");
+        }
+    }
+
+    #[test]
+    fn a_file_that_ends_transactions_itself_is_not_run_again() {
+        let sql = "CREATE TABLE pack ();\nCOMMIT;\nBEGIN;\nDROP INDEX idx_missing;\n";
+        let (_dir, chain) = chain(&[("1_commits.sql", sql)]);
+        let (mut client, _server) = scratch_client("migrations");
+        let err = apply_err(&chain, &mut client);
+        assert_eq!(err.code.as_deref(), Some("42704"));
+        assert_eq!(err.position, None);
     }
 
     #[test]

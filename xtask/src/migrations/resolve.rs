@@ -105,7 +105,7 @@ pub(super) fn resolve(dir: &Path, role: ChainRole) -> anyhow::Result<MigrationCh
             continue;
         };
         // The consolidation's own records belong beside the migrations; they are no news.
-        if [tree::MANIFEST_FILE, tree::LOCK_FILE].contains(&file_name) {
+        if [tree::MANIFEST_FILE, tree::LOCK_FILE, tree::BASELINE_FILE].contains(&file_name) {
             continue;
         }
         if !file_name.ends_with(".sql") {

@@ -94,9 +94,12 @@ impl fmt::Display for Problem {
 
 impl fmt::Display for PackProblems {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let count = self.problems.len();
-        let noun = if count == 1 { "problem" } else { "problems" };
-        write!(f, "pack {} has {count} {noun}:", self.dir.display())?;
+        write!(
+            f,
+            "pack {} has {}:",
+            self.dir.display(),
+            crate::ui::count(self.problems.len(), "problem")
+        )?;
         for problem in &self.problems {
             write!(f, "\n  {problem}")?;
         }

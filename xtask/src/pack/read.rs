@@ -134,10 +134,31 @@ fn read_file<T: DeserializeOwned>(
     }
 }
 
-/// The parser's message without its own "at line L, column C" suffix (the problem
-/// carries the position), and without control characters a YAML key could smuggle in.
+/// What is wrong with the file in a pack author's terms, without the parser's own "at line
+/// L, column C" suffix (the problem carries the position), without its advice to the
+/// programmer ("use from_str_multiple", "DuplicateKeyPolicy", "budget breached"), and
+/// without control characters a YAML key could smuggle in.
 fn yaml_message(err: &serde_saphyr::Error) -> String {
-    let message: Cow<'_, str> = serde_saphyr::DefaultMessageFormatter.format_message(err);
+    use serde_saphyr::Error;
+    let cause = match err {
+        Error::WithSnippet { error, .. } => error.as_ref(),
+        other => other,
+    };
+    let message: Cow<'_, str> = match cause {
+        Error::MultipleDocuments { .. } => "the file holds more than one YAML document (a \
+             second `---`): a pack file defines one thing; move the rest to a file of its own"
+            .into(),
+        Error::DuplicateMappingKey { key: Some(key), .. } => {
+            format!("`{key}` is given twice in the same mapping: keep one").into()
+        }
+        Error::DuplicateMappingKey { key: None, .. } => {
+            "a key is given twice in the same mapping: keep one".into()
+        }
+        Error::Budget { .. } => "the file is nested too deeply or is too large for a pack \
+             definition: flatten it"
+            .into(),
+        _ => serde_saphyr::UserMessageFormatter.format_message(err),
+    };
     message
         .chars()
         .flat_map(|c| {

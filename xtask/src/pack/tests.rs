@@ -169,7 +169,15 @@ fn a_changed_file_updates_its_row_and_a_removed_field_goes_back_to_the_default()
     let runtime_updated = updated_before(&mut client, "runtime");
 
     // A transaction's now() is its start time: the update must come from a later one.
-    std::thread::sleep(std::time::Duration::from_millis(5));
+    let later = |client: &mut postgres::Client| -> bool {
+        let row = client
+            .query_one("SELECT now() > $1::text::timestamptz", &[&runtime_updated])
+            .unwrap();
+        row.get(0)
+    };
+    while !later(&mut client) {
+        std::thread::yield_now();
+    }
     pack.write(
         "actions/run.yaml",
         "ref: demo.run\nlabel: Run it again\nruntime: demo.shell\nentrypoint: actions/run.sh\n",
@@ -308,6 +316,39 @@ fn malformed_yaml_is_reported_at_its_line_and_column() {
         position.iter().all(|n| n.parse::<u32>().is_ok()),
         "{problem}"
     );
+}
+
+#[test]
+fn yaml_errors_speak_of_the_file_not_the_parser() {
+    let deep = format!(
+        "ref: demo.tick\nlabel: {}1{}\n",
+        "[".repeat(80),
+        "]".repeat(80)
+    );
+    let cases = [
+        (
+            "ref: demo.tick\nlabel: Tick\n---\nref: demo.tock\nlabel: Tock\n",
+            ":4:1: the file holds more than one YAML document",
+        ),
+        (
+            "ref: demo.tick\nlabel: Tick\nlabel: Tock\n",
+            ":3:1: `label` is given twice in the same mapping",
+        ),
+        (deep.as_str(), ":2:"),
+    ];
+    for (yaml, expected) in cases {
+        let pack = TestPack::valid();
+        pack.write("triggers/tick.yaml", yaml);
+        let problem = pack.problem();
+        let file = pack.path("triggers/tick.yaml");
+        assert!(
+            problem.starts_with(&format!("{file}{expected}")),
+            "{problem}"
+        );
+        for internal in ["from_str", "Policy", "budget", "Depth {", "Options"] {
+            assert!(!problem.contains(internal), "{internal}: {problem}");
+        }
+    }
 }
 
 #[test]

@@ -1,5 +1,10 @@
 //! The account that runs the server binaries: the current user, or, when that is root
-//! (which `initdb` refuses), an unprivileged account switched to with runuser or setpriv.
+//! (which `initdb` refuses), a dedicated system account that owns nothing else on the
+//! host, created on first use and switched to with runuser or setpriv.
+//!
+//! Not `postgres`: that account owns the system's own cluster, its files and its home,
+//! and a migration that runs `COPY … TO PROGRAM` on the scratch server acts as the
+//! server's account.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -12,9 +17,10 @@ use super::binaries::find_program;
 use super::initdb_cache::chown_tree;
 
 /// The unprivileged account that runs the server when we are root.
-const SERVER_ACCOUNT: &str = "postgres";
+const SERVER_ACCOUNT: &str = "xtask-pg";
 
-/// directory) to the unprivileged `postgres` account.
+/// Who runs the server binaries: ourselves, or (as root) the dedicated account, which
+/// then also owns the cluster's directory.
 #[derive(Debug, Clone)]
 pub(super) enum ServerAccount {
     CurrentUser,
@@ -43,12 +49,11 @@ impl ServerAccount {
                 .read();
             out.ok()?.trim().parse().ok()
         };
+        if id("-u").is_none() {
+            create_account(sh)?;
+        }
         let (Some(uid), Some(gid)) = (id("-u"), id("-g")) else {
-            bail!(
-                "running as root, which initdb refuses, and there is no unprivileged user \
-                 `{SERVER_ACCOUNT}` to run the server as. Create it (installing the postgresql \
-                 package does), run as another user, or use `--database-url URL`"
-            );
+            bail!("cannot find the account `{SERVER_ACCOUNT}` that was just created");
         };
         if uid == 0 {
             bail!("user `{SERVER_ACCOUNT}` has uid 0; initdb needs an unprivileged user");
@@ -109,6 +114,42 @@ impl ServerAccount {
         }
         Ok(())
     }
+}
+
+/// Creates the server's account: a system account with a group of its own, no home and no
+/// login shell. A concurrent run may create it first, which is as good.
+fn create_account(sh: &Shell) -> anyhow::Result<()> {
+    let Some(useradd) = find_program("useradd") else {
+        bail!(
+            "running as root, which initdb refuses, and there is no account `{SERVER_ACCOUNT}` \
+             to run the server as, nor `useradd` to create it. Create a system account named \
+             `{SERVER_ACCOUNT}` that owns nothing else, run as another user, or use \
+             `--database-url URL`"
+        );
+    };
+    let created = sh
+        .cmd(useradd)
+        .args(["--system", "--user-group", "--no-create-home"])
+        .args(["--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin"])
+        .args(["--comment", "scratch PostgreSQL servers of cargo xtask"])
+        .arg(SERVER_ACCOUNT)
+        .quiet()
+        .ignore_status()
+        .output()
+        .context("cannot run useradd")?;
+    let exists = xshell::cmd!(sh, "id -u {SERVER_ACCOUNT}")
+        .quiet()
+        .ignore_stderr()
+        .ignore_stdout()
+        .run()
+        .is_ok();
+    if !exists {
+        bail!(
+            "cannot create the account `{SERVER_ACCOUNT}` that runs the scratch server: {}",
+            String::from_utf8_lossy(&created.stderr).trim()
+        );
+    }
+    Ok(())
 }
 
 fn current_uid() -> u32 {

@@ -102,12 +102,12 @@ impl ServerBinaries {
     /// than the oldest supported is refused here, before any work.
     pub fn find(choice: Option<&BinariesChoice>) -> anyhow::Result<ServerBinaries> {
         let from_env = match std::env::var(CHOICE_VAR) {
-            Ok(text) if !text.is_empty() => Some(
+            Ok(text) => Some(
                 text.parse::<BinariesChoice>()
                     .map_err(anyhow::Error::msg)
                     .with_context(|| format!("{CHOICE_VAR}={text}"))?,
             ),
-            _ => None,
+            Err(_) => None,
         };
         let path_var = std::env::var_os("PATH");
         let candidates = candidate_bindirs(

@@ -32,6 +32,34 @@ const COLUMNS: &[CatalogColumn] = &[
         since: 150000,
         before: "false",
     },
+    // Publications' column lists and row filters (15); before them, every column and row.
+    CatalogColumn {
+        name: "prattrs",
+        since: 150000,
+        before: "NULL",
+    },
+    CatalogColumn {
+        name: "prqual",
+        since: 150000,
+        before: "NULL",
+    },
+    // Subscriptions' two_phase and disable_on_error (15); before them, neither.
+    CatalogColumn {
+        name: "subtwophasestate",
+        since: 150000,
+        before: "'d'",
+    },
+    CatalogColumn {
+        name: "subdisableonerr",
+        since: 150000,
+        before: "false",
+    },
+    // ICU tailoring rules of a collation (16); before them, none.
+    CatalogColumn {
+        name: "collicurules",
+        since: 160000,
+        before: "NULL",
+    },
     // NOT ENFORCED constraints (18); before it, every constraint was enforced.
     CatalogColumn {
         name: "conenforced",
@@ -50,6 +78,11 @@ impl Capabilities {
     /// For a server whose `server_version_num` is `version_num` (`150019` for 15.19).
     pub fn of(version_num: u32) -> Capabilities {
         Capabilities { version_num }
+    }
+
+    /// The major release: 15 for 15.19.
+    pub fn major(&self) -> u32 {
+        self.version_num / 10000
     }
 
     /// `sql` with each `{{alias.column}}` replaced by `alias.column` if the server has the

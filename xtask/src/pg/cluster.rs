@@ -12,8 +12,10 @@ use xshell::{Cmd, Shell};
 
 use super::account::ServerAccount;
 use super::binaries::{BinariesChoice, ServerBinaries};
-use super::cleanup::{self, CleanupGuard};
-use super::initdb_cache::InitdbCache;
+use super::initdb_cache::{cache_root, remove_dead_leftovers, InitdbCache};
+use super::owner::Owner;
+use super::reaper::{reap_dead_clusters, Watcher, CLUSTER_DIR_PREFIX};
+use crate::interrupt::{self, CleanupGuard};
 
 /// The socket file name holds the port; the socket directory is ours alone, so the
 /// default port cannot clash with another server.
@@ -161,7 +163,7 @@ impl ClusterControl {
     }
 
     fn initdb(&self) -> anyhow::Result<()> {
-        cleanup::bail_if_interrupted()?;
+        interrupt::bail_if_interrupted()?;
         let sh = self.shell()?;
         let cmd = self.on_data_dir(&sh, "initdb").args(INITDB_OPTIONS);
         run_tool(cmd, "initdb")
@@ -195,7 +197,7 @@ impl ClusterControl {
     }
 
     fn start(&self) -> anyhow::Result<()> {
-        cleanup::bail_if_interrupted()?;
+        interrupt::bail_if_interrupted()?;
         let sh = self.shell()?;
         let cmd = self
             .on_data_dir(&sh, "pg_ctl")
@@ -265,6 +267,28 @@ const MEMORY_DIR: &str = "/dev/shm";
 /// give it 64 MiB, and a cluster needs 40 MiB before the first migration.
 const MEMORY_DIR_MIN_FREE_KIB: u64 = 1024 * 1024;
 
+/// Removes what dead runs left: their clusters (stopping the servers) in `parent`, and
+/// their unfinished initdb cache entries; returns what was removed.
+fn remove_leftovers_in(parent: &Path) -> Vec<PathBuf> {
+    let mut removed = reap_dead_clusters(parent);
+    if let Some(cache) = cache_root() {
+        removed.extend(remove_dead_leftovers(&cache));
+    }
+    removed
+}
+
+/// Removes what dead runs left in every place a cluster may have been put; returns what
+/// was removed.
+pub(crate) fn remove_leftovers() -> Vec<PathBuf> {
+    let mut parents = vec![PathBuf::from(MEMORY_DIR), std::env::temp_dir()];
+    parents.extend(std::env::var_os(SCRATCH_DIR_VAR).map(PathBuf::from));
+    parents.dedup();
+    parents
+        .iter()
+        .flat_map(|parent| remove_leftovers_in(parent))
+        .collect()
+}
+
 /// Where throwaway clusters go: `$XTASK_SCRATCH_DIR`, else `/dev/shm` when it is a tmpfs
 /// with room to spare, else the system's temporary directory. A cluster creates hundreds
 /// of files to start and several per table; on tmpfs that is several times cheaper than
@@ -306,7 +330,10 @@ fn memory_dir_has_room() -> bool {
 pub(crate) struct ThrowawayCluster {
     dir: PathBuf,
     binaries: ServerBinaries,
+    // Fields drop in this order: the cluster is stopped and removed, then its watcher
+    // is told the run is over.
     _cleanup: CleanupGuard,
+    _watcher: Option<Watcher>,
 }
 
 impl ThrowawayCluster {
@@ -314,42 +341,52 @@ impl ThrowawayCluster {
         let binaries = ServerBinaries::find(choice)?;
         let account = ServerAccount::detect(&Shell::new()?)?;
         let parent = scratch_parent_dir();
-        let temp_dir = tempfile::Builder::new()
-            .prefix("xtask-pg-")
-            .tempdir_in(&parent)
-            .with_context(|| {
-                format!(
-                    "cannot create a directory for the scratch cluster in {}",
-                    parent.display()
-                )
-            })?;
-        account.take_ownership(temp_dir.path())?;
-        let control = ClusterControl {
-            binaries,
-            account,
-            dir: temp_dir.path().to_path_buf(),
-            work: Arc::default(),
-        };
-
-        // Registered before initdb, so that Ctrl-C from here on also removes the directory.
-        let cleanup_control = control.clone();
-        let cleanup = CleanupGuard::register(move || {
-            let _idle = cleanup_control
-                .work
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            cleanup_control.stop_if_running();
-            if let Err(err) = temp_dir.close() {
-                eprintln!("warning: could not remove the scratch cluster directory: {err}");
-            }
-        });
-
-        control.create_data_dir()?;
-        Ok(ThrowawayCluster {
-            dir: control.dir,
-            binaries: control.binaries,
+        remove_leftovers_in(&parent);
+        // The directory and its cleanup come into being together, so that Ctrl-C from
+        // here on also removes it.
+        let (control, cleanup) = CleanupGuard::register_with(|| {
+            let temp_dir = tempfile::Builder::new()
+                .prefix(&format!("{CLUSTER_DIR_PREFIX}{}_", Owner::current().tag()))
+                .tempdir_in(&parent)
+                .with_context(|| {
+                    format!(
+                        "cannot create a directory for the scratch cluster in {}",
+                        parent.display()
+                    )
+                })?;
+            let control = ClusterControl {
+                binaries,
+                account,
+                dir: temp_dir.path().to_path_buf(),
+                work: Arc::default(),
+            };
+            let cleanup_control = control.clone();
+            let cleanup = move || {
+                let _idle = cleanup_control
+                    .work
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                cleanup_control.stop_if_running();
+                // The run's watcher may have removed it already.
+                match temp_dir.close() {
+                    Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                        eprintln!("warning: could not remove the scratch cluster directory: {err}");
+                    }
+                    _ => {}
+                }
+            };
+            Ok((control, cleanup))
+        })?;
+        let mut cluster = ThrowawayCluster {
+            dir: control.dir.clone(),
+            binaries: control.binaries.clone(),
             _cleanup: cleanup,
-        })
+            _watcher: None,
+        };
+        cluster._watcher = Watcher::start(&control.dir)?;
+        control.account.take_ownership(&control.dir)?;
+        control.create_data_dir()?;
+        Ok(cluster)
     }
 
     /// Connection settings for `dbname` as superuser, through the Unix socket.

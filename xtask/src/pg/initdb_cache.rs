@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
 use super::owner::Owner;
-use crate::schema::fingerprint::hex;
+use crate::hex::hex;
 
 /// Set to `off` (or `0`) to run `initdb` for every cluster.
 pub(crate) const DISABLE_VAR: &str = "XTASK_INITDB_CACHE";
@@ -263,7 +263,7 @@ fn describe_files(dir: &Path) -> anyhow::Result<String> {
 fn copy_tree(source: &Path, target: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     for entry in WalkDir::new(source) {
-        super::cleanup::bail_if_interrupted()?;
+        crate::interrupt::bail_if_interrupted()?;
         let entry = entry?;
         let destination = target.join(entry.path().strip_prefix(source)?);
         let file_type = entry.file_type();

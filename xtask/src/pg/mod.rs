@@ -4,10 +4,10 @@
 mod account;
 mod binaries;
 mod capabilities;
-mod cleanup;
 mod cluster;
 mod initdb_cache;
-mod owner;
+pub(crate) mod owner;
+mod reaper;
 mod redact;
 #[cfg(test)]
 pub mod testing;
@@ -17,18 +17,19 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use anyhow::Context;
 use postgres::NoTls;
 
+use crate::interrupt::CleanupGuard;
 use crate::migrations::MigrationError;
 pub use binaries::{BinariesChoice, CHOICE_VAR};
 pub use capabilities::Capabilities;
-pub use cleanup::yield_to_interruption;
-use cleanup::CleanupGuard;
 use cluster::ThrowawayCluster;
 use owner::Owner;
-pub use redact::redact_database_url;
+pub use reaper::watch as watch_cluster;
+pub use redact::{describe_database_url, parse_database_url};
 
 /// PostgreSQL truncates identifiers longer than this (NAMEDATALEN - 1).
 const MAX_IDENTIFIER_LEN: usize = 63;
@@ -47,6 +48,9 @@ pub struct ServerOptions {
     /// Roles are global to a server: on a server named by URL, the roles that the prelude
     /// (or a migration) creates are dropped again at the end of the run.
     pub prelude: Option<PathBuf>,
+    /// How long one statement may run on a scratch database before PostgreSQL cancels it,
+    /// so that a migration that never ends cannot hang the run; `None` for no limit.
+    pub statement_timeout: Option<Duration>,
     /// The server binaries of the throwaway cluster (ignored with `database_url`); `None`
     /// leaves the choice to `XTASK_PG`, else to the order of discovery.
     pub binaries: Option<BinariesChoice>,
@@ -54,10 +58,11 @@ pub struct ServerOptions {
 
 impl fmt::Debug for ServerOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let database_url = self.database_url.as_deref().map(redact_database_url);
+        let database_url = self.database_url.as_deref().map(describe_database_url);
         f.debug_struct("ServerOptions")
             .field("database_url", &database_url)
             .field("prelude", &self.prelude)
+            .field("statement_timeout", &self.statement_timeout)
             .field("binaries", &self.binaries)
             .finish()
     }
@@ -98,11 +103,8 @@ impl ScratchServer {
     pub fn start(options: &ServerOptions) -> anyhow::Result<ScratchServer> {
         let (cluster, mut admin_config, description) = match &options.database_url {
             Some(url) => {
-                let redacted = redact_database_url(url);
-                let config: postgres::Config = url
-                    .parse()
-                    .with_context(|| format!("invalid database URL {redacted}"))?;
-                (None, config, format!("server at {redacted}"))
+                let (config, description) = url_config(url)?;
+                (None, config, description)
             }
             None => {
                 let cluster = ThrowawayCluster::start(options.binaries.as_ref())?;
@@ -118,18 +120,23 @@ impl ScratchServer {
         if admin_config.get_application_name().is_none() {
             admin_config.application_name(APPLICATION_NAME);
         }
-        let mut admin = admin_config
-            .connect(NoTls)
-            .map_err(postgres_error)
-            .with_context(|| format!("cannot connect to the {description}"))?;
+        // Every later connection (replays, catalog reads, the prelude) is made from this.
+        if let Some(timeout) = options.statement_timeout {
+            let options = format!(
+                "{} -c statement_timeout={}",
+                admin_config.get_options().unwrap_or_default(),
+                timeout.as_millis()
+            );
+            admin_config.options(options.trim_start());
+        }
+        let mut admin = connect(&admin_config, &description)?;
         let version = show_setting(&mut admin, "server_version")?;
-        let version_num = show_setting(&mut admin, "server_version_num")?;
-        let major_version = version_num
-            .parse::<u32>()
-            .with_context(|| format!("unexpected server_version_num {version_num:?}"))?
-            / 10_000;
+        let major_version = major_version(&mut admin)?;
         capabilities::ensure_supported(major_version, &format!("{description}, {version}"))?;
 
+        if cluster.is_none() {
+            drop_leftover_databases(&mut admin, major_version)?;
+        }
         let roles_cleanup = cluster.is_none().then(|| {
             let roles_before = role_names(&mut admin);
             let admin_config = admin_config.clone();
@@ -325,12 +332,84 @@ impl fmt::Debug for ScratchDatabase<'_> {
     }
 }
 
+/// The connection settings of a URL, and the server's description without the password.
+fn url_config(url: &str) -> anyhow::Result<(postgres::Config, String)> {
+    let config = parse_database_url(url)?;
+    Ok((config, format!("server at {}", describe_database_url(url))))
+}
+
+fn connect(config: &postgres::Config, description: &str) -> anyhow::Result<postgres::Client> {
+    config
+        .connect(NoTls)
+        .map_err(postgres_error)
+        .with_context(|| format!("cannot connect to the {description}"))
+}
+
+/// The major version (`15`), which decides what the catalogs hold.
+fn major_version(client: &mut postgres::Client) -> anyhow::Result<u32> {
+    let version_num = show_setting(client, "server_version_num")?;
+    Ok(version_num
+        .parse::<u32>()
+        .with_context(|| format!("unexpected server_version_num {version_num:?}"))?
+        / 10_000)
+}
+
 fn show_setting(client: &mut postgres::Client, setting: &str) -> anyhow::Result<String> {
     let row = client
         .query_one(&format!("SHOW {setting}"), &[])
         .map_err(postgres_error)
         .with_context(|| format!("cannot read {setting}"))?;
     Ok(row.get(0))
+}
+
+/// Removes what runs that died left behind: throwaway clusters (their servers stopped),
+/// unfinished initdb cache entries and, given a server URL, scratch databases there of
+/// runs on this machine. Returns what was removed, fit to print.
+pub fn remove_leftovers(database_url: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let mut removed: Vec<String> = cluster::remove_leftovers()
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    if let Some(url) = database_url {
+        let (config, description) = url_config(url)?;
+        let mut client = connect(&config, &description)?;
+        let major_version = major_version(&mut client)?;
+        let dropped = drop_leftover_databases(&mut client, major_version)?;
+        removed.extend(
+            dropped
+                .into_iter()
+                .map(|name| format!("database {name} on the {description}")),
+        );
+    }
+    Ok(removed)
+}
+
+/// Drops the scratch databases of runs on this machine that have died; returns their
+/// names. Those of another machine sharing the server are left alone: this one cannot
+/// tell whether their runs are alive.
+fn drop_leftover_databases(
+    client: &mut postgres::Client,
+    major_version: u32,
+) -> anyhow::Result<Vec<String>> {
+    let rows = client
+        .query(
+            "SELECT datname::text FROM pg_database WHERE datname LIKE 'xtask\\_%'",
+            &[],
+        )
+        .map_err(postgres_error)
+        .context("cannot list the scratch databases")?;
+    let mut dropped = Vec::new();
+    for row in rows {
+        let name: String = row.get(0);
+        let dead = Owner::parse(&name, DATABASE_PREFIX)
+            .is_some_and(|owner| owner.is_on_this_boot() && !owner.is_alive());
+        if dead {
+            drop_database_with(client, &name, major_version)
+                .with_context(|| format!("cannot drop {name}, left by a run that died"))?;
+            dropped.push(name);
+        }
+    }
+    Ok(dropped)
 }
 
 fn role_names(client: &mut postgres::Client) -> anyhow::Result<BTreeSet<String>> {
@@ -364,6 +443,14 @@ fn drop_database(
     major_version: u32,
 ) -> anyhow::Result<()> {
     let mut client = admin_config.connect(NoTls).map_err(postgres_error)?;
+    drop_database_with(&mut client, name, major_version)
+}
+
+fn drop_database_with(
+    client: &mut postgres::Client,
+    name: &str,
+    major_version: u32,
+) -> anyhow::Result<()> {
     let quoted = quote_ident(name);
     if major_version >= 13 {
         client.batch_execute(&format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))

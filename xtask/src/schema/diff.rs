@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::model::{ObjectId, ObjectKind, Schema};
+use super::model::{ObjectId, ObjectKind, Schema, SchemaObject};
 use crate::sorted::zip_by_key;
 
 /// One of the two databases being compared.
@@ -91,19 +91,19 @@ pub struct SchemaDiff {
 impl SchemaDiff {
     pub fn compare(old: &Schema, new: &Schema) -> SchemaDiff {
         let mut differences = Vec::new();
-        let missing_tables = |side: Side| -> BTreeSet<&str> {
+        let missing_parents = |side: Side| -> BTreeSet<Parent> {
             let (here, there) = match side {
                 Side::Old => (old, new),
                 Side::New => (new, old),
             };
             here.objects
-                .values()
-                .filter(|o| is_relation(o.id.kind) && !there.objects.contains_key(&o.id))
-                .map(|o| o.id.name.as_str())
+                .keys()
+                .filter(|id| !there.objects.contains_key(id))
+                .filter_map(Parent::of_id)
                 .collect()
         };
-        let only_in_old = missing_tables(Side::Old);
-        let only_in_new = missing_tables(Side::New);
+        let only_in_old = missing_parents(Side::Old);
+        let only_in_new = missing_parents(Side::New);
 
         for (id, in_old, in_new) in zip_by_key(&old.objects, &new.objects) {
             match (in_old, in_new) {
@@ -132,11 +132,7 @@ impl SchemaDiff {
                     } else {
                         (Side::New, &only_in_new)
                     };
-                    let folded = !is_relation(id.kind)
-                        && object
-                            .table
-                            .as_deref()
-                            .is_some_and(|table| missing.contains(table));
+                    let folded = Parent::of(object).is_some_and(|p| missing.contains(&p));
                     if !folded {
                         differences.push(Difference {
                             object: id.clone(),
@@ -185,11 +181,35 @@ impl SchemaDiff {
     }
 }
 
-fn is_relation(kind: ObjectKind) -> bool {
-    matches!(
-        kind,
-        ObjectKind::Table | ObjectKind::View | ObjectKind::MaterializedView
-    )
+/// An object whose absence on one side takes other objects with it: a table, view or
+/// materialized view (by display name) takes what belongs to it (`SchemaObject::table`),
+/// an extension its members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Parent<'a> {
+    Relation(&'a str),
+    Extension(&'a str),
+}
+
+impl<'a> Parent<'a> {
+    /// The object as a parent, if it is one.
+    fn of_id(id: &'a ObjectId) -> Option<Parent<'a>> {
+        match id.kind {
+            ObjectKind::Table | ObjectKind::View | ObjectKind::MaterializedView => {
+                Some(Parent::Relation(&id.name))
+            }
+            ObjectKind::Extension => Some(Parent::Extension(&id.name)),
+            _ => None,
+        }
+    }
+
+    /// What the object belongs to, if it goes with it.
+    fn of(object: &'a SchemaObject) -> Option<Parent<'a>> {
+        match object.id.kind {
+            ObjectKind::ExtensionMember => Some(Parent::Extension(&object.sql.name)),
+            _ if Parent::of_id(&object.id).is_some() => None,
+            _ => object.table.as_deref().map(Parent::Relation),
+        }
+    }
 }
 
 fn same_set(a: &[String], b: &[String]) -> bool {
@@ -198,15 +218,15 @@ fn same_set(a: &[String], b: &[String]) -> bool {
     a == b
 }
 
-/// Lists under each missing table the objects that went with it.
+/// Lists under each missing table or extension the objects that went with it.
 fn fold_dependents(differences: &mut [Difference], old: &Schema, new: &Schema) {
     for difference in differences.iter_mut() {
         let Change::OnlyIn { side, dependents } = &mut difference.change else {
             continue;
         };
-        if !is_relation(difference.object.kind) {
+        let Some(parent) = Parent::of_id(&difference.object) else {
             continue;
-        }
+        };
         let schema = match side {
             Side::Old => old,
             Side::New => new,
@@ -215,10 +235,7 @@ fn fold_dependents(differences: &mut [Difference], old: &Schema, new: &Schema) {
             schema
                 .objects
                 .values()
-                .filter(|o| {
-                    o.id != difference.object
-                        && o.table.as_deref() == Some(difference.object.name.as_str())
-                })
+                .filter(|o| Parent::of(o) == Some(parent))
                 .map(|o| o.id.clone()),
         );
     }
@@ -227,7 +244,6 @@ fn fold_dependents(differences: &mut [Difference], old: &Schema, new: &Schema) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::model::SchemaObject;
 
     fn object(
         kind: ObjectKind,

@@ -6,6 +6,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::model::Schema;
+use crate::hex::hex;
 
 /// Equal schemas give equal fingerprints whatever order their objects were created in:
 /// the model is keyed and sorted, and holds nothing that depends on creation order.
@@ -51,10 +52,6 @@ impl fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "sha256:{}", self.sha256)
     }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -19,8 +19,9 @@ use super::model::{ObjectId, ObjectKind, Schema, SchemaObject};
 use crate::pg::Capabilities;
 
 /// The query that lists each kind of object.
-const QUERIES: [(ObjectKind, &str); 15] = [
+const QUERIES: [(ObjectKind, &str); 16] = [
     (ObjectKind::Extension, queries::EXTENSIONS),
+    (ObjectKind::ExtensionMember, queries::EXTENSION_MEMBERS),
     (ObjectKind::Schema, queries::SCHEMAS),
     (ObjectKind::Enum, queries::ENUMS),
     (ObjectKind::Domain, queries::DOMAINS),
@@ -70,7 +71,7 @@ pub fn introspect(client: &mut postgres::Client) -> anyhow::Result<Schema> {
             objects.push(read_row(kind, row, &mut columns)?);
         }
     }
-    kinds::read(&mut tx, &schema.server_version, &mut objects)?;
+    kinds::read(&mut tx, capabilities, &mut objects)?;
     tx.commit()?;
     // Sorted first, the map is built in one pass rather than by a search per object.
     objects.sort_unstable_by(|a, b| a.id.cmp(&b.id));

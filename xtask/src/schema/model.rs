@@ -10,6 +10,7 @@ use serde::Serialize;
 #[serde(rename_all = "snake_case")]
 pub enum ObjectKind {
     Extension,
+    ExtensionMember,
     Schema,
     Enum,
     Domain,
@@ -53,8 +54,9 @@ pub enum ObjectKind {
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 41] = [
+    pub const ALL: [ObjectKind; 42] = [
         ObjectKind::Extension,
+        ObjectKind::ExtensionMember,
         ObjectKind::Schema,
         ObjectKind::Enum,
         ObjectKind::Domain,
@@ -101,6 +103,7 @@ impl ObjectKind {
     pub fn label(self) -> &'static str {
         match self {
             ObjectKind::Extension => "extension",
+            ObjectKind::ExtensionMember => "extension member",
             ObjectKind::Schema => "schema",
             ObjectKind::Enum => "enum",
             ObjectKind::Domain => "domain",
@@ -193,10 +196,13 @@ pub struct SqlName {
     /// (schemas, extensions).
     pub schema: Option<String>,
     /// The object's own name (`pack`, `"audit.thing"`, `touch`); for a member, the name of
-    /// the table, view or domain it belongs to.
+    /// the table, view, domain or extension it belongs to. For a kind whose objects are
+    /// not named by identifiers (a cast, a user mapping), the display name.
     pub name: String,
     /// A member's own name: a column, constraint, trigger or policy of a table or view, a
-    /// constraint of a domain (`ref`, `"My Column"`).
+    /// constraint of a domain (`ref`, `"My Column"`); for an extension member, the object
+    /// as `ALTER EXTENSION ... ADD` can name it
+    /// (`function public.digest(pg_catalog.text,pg_catalog.text)`).
     pub member: Option<String>,
     /// A routine's argument types as `oidvectortypes` prints them, in parentheses:
     /// `(integer, text)`.
@@ -205,8 +211,8 @@ pub struct SqlName {
 
 impl SqlName {
     /// Schema-qualified, ready to paste into SQL: `public.pack`, `auth."a.b"`,
-    /// `public.add(integer, integer)`; for a member, the table or domain it belongs to
-    /// (`ALTER TABLE {qualified} ALTER COLUMN {member}`).
+    /// `public.add(integer, integer)`; for a member, the table, domain or extension it
+    /// belongs to (`ALTER TABLE {qualified} ALTER COLUMN {member}`).
     pub fn qualified(&self) -> String {
         let mut sql = match &self.schema {
             Some(schema) => format!("{schema}.{}", self.name),

@@ -19,8 +19,8 @@ use super::model::{ObjectKind, SchemaObject};
 ///   (`inherit_option` and `set_option` exist from PostgreSQL 16 on, read through JSON so
 ///   that one query serves every version); `members` lists only members that are not
 ///   compared themselves, since those already say what they are members of.
-/// - `settings` are `ALTER ROLE … SET`, `settings_in_database` are `ALTER ROLE … IN
-///   DATABASE <this one> SET`.
+/// - `settings` are `ALTER ROLE … SET`; those `IN DATABASE` are the database's own
+///   (see the introspection of the database), for every role.
 const ROLES: &str = "
 SELECT quote_ident(r.rolname) AS name,
        r.rolsuper::text AS superuser,
@@ -50,9 +50,6 @@ SELECT quote_ident(r.rolname) AS name,
        (SELECT array_to_string(s.setconfig, ', ')
           FROM pg_db_role_setting s
          WHERE s.setrole = r.oid AND s.setdatabase = 0) AS settings,
-       (SELECT array_to_string(s.setconfig, ', ')
-          FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
-         WHERE s.setrole = r.oid AND d.datname = current_database()) AS settings_in_database,
        shobj_description(r.oid, 'pg_authid') AS comment
   FROM pg_roles r
  WHERE r.rolname::text <> ALL ($1::text[])

@@ -15,9 +15,9 @@ use anyhow::{bail, Context};
 use postgres::NoTls;
 use serde::Serialize;
 
+use crate::hex::hex;
 use crate::migrations::Migration;
-use crate::pg::{postgres_error, quote_ident, redact_database_url};
-use crate::schema::fingerprint::hex;
+use crate::pg::{describe_database_url, parse_database_url, postgres_error, quote_ident};
 pub use lock::LockedTarget;
 pub use settings::SqlxSettings;
 
@@ -87,10 +87,8 @@ const BACKUP_SUFFIX: &str = "_rebaseline_backup";
 
 /// Connects to the database a user named; errors never show the URL's password.
 pub fn connect(url: &str) -> anyhow::Result<postgres::Client> {
-    let redacted = redact_database_url(url);
-    let mut config: postgres::Config = url
-        .parse()
-        .with_context(|| format!("invalid target URL {redacted}"))?;
+    let redacted = describe_database_url(url);
+    let mut config = parse_database_url(url)?;
     if config.get_application_name().is_none() {
         config.application_name(APPLICATION_NAME);
     }
@@ -252,4 +250,25 @@ pub fn restore(
     tx.commit()
         .with_context(|| format!("cannot commit the restored rows of {table}"))?;
     Ok(restored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_that_cannot_be_reached_is_named_without_its_password() {
+        // Port 1: nothing listens there, so the connection is refused at once.
+        let err = format!(
+            "{:#}",
+            connect("postgres://app:hunter2@127.0.0.1:1/attune")
+                .err()
+                .expect("nothing listens on port 1")
+        );
+        assert!(
+            err.contains("cannot connect to the target postgres://127.0.0.1:1/attune"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+    }
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
+use super::baseline::BaselineRecord;
 use super::durable;
 use super::lock::LockRecord;
 use super::JOURNAL_FILE;
@@ -27,6 +28,9 @@ pub enum Operation {
     Rollback,
     /// Undoes an interrupted consolidation, newest step first.
     UndoConsolidate,
+    /// Ends the consolidation period: the baseline record replaces the lock record and
+    /// the history. Only ever finished, since it starts once everything is verified.
+    Retire,
 }
 
 impl Operation {
@@ -35,6 +39,7 @@ impl Operation {
             Operation::Consolidate => "consolidate",
             Operation::Rollback => "rollback",
             Operation::UndoConsolidate => "undo-consolidate",
+            Operation::Retire => "retire",
         }
     }
 }
@@ -52,6 +57,10 @@ pub enum Step {
     RemoveLock,
     RestoreHistory,
     RemoveManifest,
+    WriteBaseline,
+    RemoveConsolidationLock,
+    MoveHistoryToRetired,
+    RemoveRetiredHistory,
 }
 
 pub const CONSOLIDATE_STEPS: [Step; 5] = [
@@ -69,6 +78,13 @@ pub const ROLLBACK_STEPS: [Step; 4] = [
     Step::RemoveManifest,
 ];
 
+pub const RETIRE_STEPS: [Step; 4] = [
+    Step::WriteBaseline,
+    Step::RemoveConsolidationLock,
+    Step::MoveHistoryToRetired,
+    Step::RemoveRetiredHistory,
+];
+
 impl Step {
     pub fn description(self) -> &'static str {
         match self {
@@ -81,6 +97,10 @@ impl Step {
             Step::RemoveLock => "remove the lock record from the staged set",
             Step::RestoreHistory => "move migrations.old/ back to migrations/",
             Step::RemoveManifest => "remove MANIFEST.sum from the restored history",
+            Step::WriteBaseline => "write the baseline record into migrations/",
+            Step::RemoveConsolidationLock => "remove the lock record from migrations/",
+            Step::MoveHistoryToRetired => "move migrations.old/ aside, once checked",
+            Step::RemoveRetiredHistory => "remove the history set aside",
         }
     }
 }
@@ -99,6 +119,9 @@ pub struct Journal {
     /// The record a consolidation writes, kept here so it can be finished without
     /// verifying again.
     pub lock: Option<LockRecord>,
+    /// The record a retirement writes, kept here so it can be finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineRecord>,
 }
 
 impl Journal {
@@ -140,6 +163,7 @@ impl Journal {
         let plan_is_known = match self.operation {
             Operation::Consolidate => self.steps == CONSOLIDATE_STEPS,
             Operation::Rollback => self.steps == ROLLBACK_STEPS,
+            Operation::Retire => self.steps == RETIRE_STEPS,
             Operation::UndoConsolidate => {
                 let undone: Vec<Step> = self.steps.iter().rev().copied().collect();
                 !undone.is_empty() && CONSOLIDATE_STEPS.starts_with(&undone)
@@ -165,8 +189,14 @@ impl Journal {
                 self.staging.display()
             );
         }
-        if self.operation != Operation::Rollback && self.lock.is_none() {
-            bail!("a consolidation journal without its lock record");
+        match self.operation {
+            Operation::Consolidate | Operation::UndoConsolidate if self.lock.is_none() => {
+                bail!("a consolidation journal without its lock record")
+            }
+            Operation::Retire if self.baseline.is_none() => {
+                bail!("a retirement journal without its baseline record")
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -202,6 +232,11 @@ impl fmt::Display for Journal {
                 "undoing an interrupted consolidation was itself interrupted {progress}: run \
                  `cargo xtask rollback` to finish undoing it"
             ),
+            Operation::Retire => write!(
+                f,
+                "retiring the history was interrupted {progress}: run `cargo xtask retire` \
+                 to finish it (everything was verified before it began)"
+            ),
         }
     }
 }
@@ -235,7 +270,7 @@ fn works_file_by_file(operation: Operation, step: Step) -> bool {
         (
             Operation::Consolidate | Operation::UndoConsolidate,
             Step::BackUpHistory | Step::RemoveHistoryCopy
-        )
+        ) | (Operation::Retire, Step::RemoveRetiredHistory)
     )
 }
 

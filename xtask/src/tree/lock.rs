@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::durable;
 use super::manifest::Manifest;
-use crate::schema::fingerprint::hex;
+use crate::hex::hex;
 
 /// The key of the digest over the record's other fields.
 pub const DIGEST_KEY: &str = "record-digest";

@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
-use super::{durable, LOCK_FILE, MANIFEST_FILE};
-use crate::schema::fingerprint::hex;
+use super::{durable, BASELINE_FILE, LOCK_FILE, MANIFEST_FILE};
+use crate::hex::hex;
 
 /// File name (relative, `/`-separated) to the SHA-256 of its bytes, in hex.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,7 +30,7 @@ pub struct Manifest {
 
 impl Manifest {
     /// Hashes every regular file under `dir`. The tool's bookkeeping files at the top of
-    /// the directory (`MANIFEST.sum`, `consolidation.lock`) are left out: they describe the
+    /// the directory (`MANIFEST.sum`, `consolidation.lock`, `baseline.lock`) are left out: they describe the
     /// directory rather than belong to it.
     pub fn of_dir(dir: &Path) -> anyhow::Result<Manifest> {
         let mut files = BTreeMap::new();
@@ -52,7 +52,7 @@ impl Manifest {
                 bail!("{} is not a regular file: remove it", path.display());
             }
             let name = relative_name(dir, path)?;
-            if name == MANIFEST_FILE || name == LOCK_FILE {
+            if [MANIFEST_FILE, LOCK_FILE, BASELINE_FILE].contains(&name.as_str()) {
                 continue;
             }
             let hash = crate::input::hash::<Sha256>(path)

@@ -7,6 +7,7 @@
 //! <root>/migrations.old/                  the history, kept after consolidation
 //! <root>/migrations.old/MANIFEST.sum      its manifest (manifest::Manifest)
 //! <root>/migrations.new/                  the staged consolidated set (configurable)
+//! <root>/packs/core/                      the pack loaded into both sides by default
 //! <root>/.xtask-journal                   only while a swap is under way or interrupted
 //! <root>/.xtask-writer                    only while a run holds the writer lock (writer)
 //! ```
@@ -29,10 +30,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+pub use baseline::BaselineRecord;
 pub use journal::{Journal, Operation};
 pub use lock::{LockRecord, SideRecord};
 pub use manifest::{Manifest, ManifestChange};
-pub use swap::{consolidate_swap, finish, preflight_consolidate, rollback, BackupChanged};
+pub use swap::{consolidate_swap, finish, preflight_consolidate, retire, rollback, BackupChanged};
 pub use writer::{Holder, WriterLock};
 
 use manifest::list_changes;
@@ -40,10 +42,14 @@ use manifest::list_changes;
 pub const MIGRATIONS_DIR: &str = "migrations";
 pub const BACKUP_DIR: &str = "migrations.old";
 pub const DEFAULT_STAGING_DIR: &str = "migrations.new";
+/// The pack loaded into both sides unless another is named: the repository's core pack.
+const DEFAULT_PACK_DIR: &str = "packs/core";
 /// In `migrations.old/`: the manifest of the history it holds.
 pub const MANIFEST_FILE: &str = "MANIFEST.sum";
 /// In `migrations/`: the record of the consolidation that put the set there.
 pub const LOCK_FILE: &str = "consolidation.lock";
+/// In `migrations/`: the record `retire` leaves once the history is gone.
+pub const BASELINE_FILE: &str = "baseline.lock";
 /// At the root, only while an operation is under way or after one was cut off.
 pub const JOURNAL_FILE: &str = ".xtask-journal";
 /// At the root, while a run that may change the tree holds the writer lock.
@@ -54,6 +60,8 @@ const BACKUP_PARTIAL_DIR: &str = "migrations.old.partial";
 const OUTGOING_DIR: &str = "migrations.outgoing";
 /// The history's copy being restored from the backup while a consolidation is undone.
 const OUTGOING_PARTIAL_DIR: &str = "migrations.outgoing.partial";
+/// The history between being checked for the last time and being removed by `retire`.
+const RETIRING_DIR: &str = "migrations.old.retiring";
 
 /// Where the migration directories of one repository are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,8 +98,17 @@ impl Tree {
         self.root.join(BACKUP_DIR)
     }
 
+    /// The pack a comparison loads when none is named (it may not exist).
+    pub fn default_pack(&self) -> PathBuf {
+        self.root.join(DEFAULT_PACK_DIR)
+    }
+
     pub fn lock_path(&self) -> PathBuf {
         self.migrations().join(LOCK_FILE)
+    }
+
+    pub fn baseline_path(&self) -> PathBuf {
+        self.migrations().join(BASELINE_FILE)
     }
 
     pub fn manifest_path(&self) -> PathBuf {
@@ -180,11 +197,16 @@ impl Tree {
     }
 
     /// Working directories of the swap that exist although no journal says why.
+    fn retiring(&self) -> PathBuf {
+        self.root.join(RETIRING_DIR)
+    }
+
     fn leftovers(&self) -> Vec<PathBuf> {
         [
             self.backup_partial(),
             self.outgoing(),
             self.outgoing_partial(),
+            self.retiring(),
         ]
         .into_iter()
         .filter(|dir| dir.exists())
@@ -227,19 +249,27 @@ impl Tree {
         let has_backup = self.backup().exists();
         let has_lock = self.lock_path().exists();
         let has_manifest = self.manifest_path().exists();
+        let has_baseline = self.baseline_path().exists();
         let inconsistency = match () {
             () if !has_migrations => Inconsistency::NoMigrations,
+            () if has_baseline && (has_lock || has_backup) => Inconsistency::BaselineBesideHistory,
+            () if has_baseline => {
+                let recorded = BaselineRecord::read(&self.baseline_path()).map(|b| b.manifest);
+                let (migrations, since) = baseline::check(&self.migrations(), recorded);
+                return Ok(TreeState::Retired(RetiredChecks { migrations, since }));
+            }
             () if has_backup && !has_manifest => Inconsistency::BackupWithoutManifest,
             () if has_backup && !has_lock => Inconsistency::BackupWithoutLock,
             () if has_lock && !has_backup => Inconsistency::LockWithoutBackup,
             () if has_lock && has_staging => Inconsistency::StagingBesideConsolidated,
             () if has_lock => {
+                let recorded = LockRecord::read(&self.lock_path()).map(|l| l.consolidated.manifest);
+                let (migrations, since) = baseline::check(&self.migrations(), recorded);
                 return Ok(TreeState::Consolidated(ConsolidatedChecks {
                     backup: self.check_backup(),
-                    migrations: ManifestCheck::run(&self.migrations(), || {
-                        Ok(LockRecord::read(&self.lock_path())?.consolidated.manifest)
-                    }),
-                }))
+                    migrations,
+                    since,
+                }));
             }
             () if has_staging => return Ok(TreeState::Staged),
             () => return Ok(TreeState::HistoryOnly),
@@ -291,6 +321,9 @@ pub enum TreeState {
     Staged,
     /// `migrations/` holds the consolidated set and its lock, `migrations.old/` the history.
     Consolidated(ConsolidatedChecks),
+    /// The history is retired: `migrations/` holds the consolidated set and its baseline
+    /// record, and there is no `migrations.old/`.
+    Retired(RetiredChecks),
     /// A journal exists: an operation was cut off. Boxed: it carries the whole lock record.
     Interrupted(Box<Journal>),
     /// A journal exists and the run that writes it is alive: an operation is under way.
@@ -303,8 +336,17 @@ pub enum TreeState {
 pub struct ConsolidatedChecks {
     /// `migrations.old/` against its `MANIFEST.sum`.
     pub backup: ManifestCheck,
-    /// `migrations/` against the consolidated manifest in `consolidation.lock`.
+    /// `migrations/` against the consolidated manifest in `consolidation.lock`, migrations
+    /// added after it and files sqlx does not read aside.
     pub migrations: ManifestCheck,
+    pub since: baseline::Since,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetiredChecks {
+    /// `migrations/` against the manifest in `baseline.lock`, later migrations aside.
+    pub migrations: ManifestCheck,
+    pub since: baseline::Since,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -334,6 +376,8 @@ pub enum Inconsistency {
     BackupWithoutLock,
     LockWithoutBackup,
     StagingBesideConsolidated,
+    /// A baseline record beside the lock record or the history, with no journal.
+    BaselineBesideHistory,
     /// A working directory of the swap, with no journal to say what it holds, and the
     /// files in it that have no copy elsewhere (or why they could not be listed).
     Leftover {
@@ -406,13 +450,41 @@ impl fmt::Display for TreeState {
                 }
                 match &checks.migrations {
                     ManifestCheck::Intact => {
-                        write!(f, "\nmigrations/ matches the set recorded in {LOCK_FILE}")
+                        write!(f, "\nmigrations/ matches the set recorded in {LOCK_FILE}")?;
+                        write_since(f, &checks.since)
                     }
                     ManifestCheck::Changed(changes) => write!(
                         f,
                         "\nmigrations/ changed since the consolidation recorded in \
-                         {LOCK_FILE}:{}\nnew migrations are fine; an edited or removed one \
-                         is not seen by databases that already ran it",
+                         {LOCK_FILE}:{}\na consolidated migration edited, removed or added \
+                         before its last version is not seen by databases that already ran \
+                         the set; restore it, and add changes as new migrations",
+                        list_changes(changes)
+                    ),
+                    ManifestCheck::Unreadable(reason) => {
+                        write!(f, "\nmigrations/ cannot be checked: {reason}")
+                    }
+                }
+            }
+            TreeState::Retired(checks) => {
+                write!(
+                    f,
+                    "retired: migrations/ holds the consolidated set and its {BASELINE_FILE}; \
+                     the history is no longer kept (version control has it)"
+                )?;
+                match &checks.migrations {
+                    ManifestCheck::Intact => {
+                        write!(
+                            f,
+                            "\nmigrations/ matches the set recorded in {BASELINE_FILE}"
+                        )?;
+                        write_since(f, &checks.since)
+                    }
+                    ManifestCheck::Changed(changes) => write!(
+                        f,
+                        "\nmigrations/ changed since the history was retired:{}\ndatabases \
+                         that ran the set do not see an edited or removed migration; restore \
+                         it, and add changes as new migrations",
                         list_changes(changes)
                     ),
                     ManifestCheck::Unreadable(reason) => {
@@ -429,6 +501,28 @@ impl fmt::Display for TreeState {
             TreeState::Inconsistent(inconsistency) => write!(f, "{inconsistency}"),
         }
     }
+}
+
+/// Migrations added after the consolidated set, and other files that changed.
+fn write_since(f: &mut fmt::Formatter<'_>, since: &baseline::Since) -> fmt::Result {
+    if !since.new_migrations.is_empty() {
+        write!(
+            f,
+            "\n{} new since the consolidation (verify replays them on top of both sides):",
+            since.new_migrations.len()
+        )?;
+        for name in &since.new_migrations {
+            write!(f, "\n  {name}")?;
+        }
+    }
+    if !since.other_files.is_empty() {
+        write!(
+            f,
+            "\nfiles sqlx does not read changed since:{}",
+            list_changes(&since.other_files)
+        )?;
+    }
+    Ok(())
 }
 
 impl fmt::Display for Inconsistency {
@@ -452,8 +546,14 @@ impl fmt::Display for Inconsistency {
             Inconsistency::LockWithoutBackup => write!(
                 f,
                 "migrations/ holds {LOCK_FILE} but there is no migrations.old/: rollback is \
-                 impossible; restore migrations.old/ from version control, or remove the lock \
-                 record once the history is no longer needed"
+                 impossible; restore migrations.old/ from version control, or run `cargo \
+                 xtask retire` with it in place once the history is no longer needed"
+            ),
+            Inconsistency::BaselineBesideHistory => write!(
+                f,
+                "migrations/ holds {BASELINE_FILE} beside {LOCK_FILE} or migrations.old/, and \
+                 no journal says a retirement is under way: restore the tree from version \
+                 control (before or after the retirement)"
             ),
             Inconsistency::StagingBesideConsolidated => write!(
                 f,

@@ -20,6 +20,14 @@
 //! 3. rename `migrations.old/` to `migrations/`;
 //! 4. remove `MANIFEST.sum` from it.
 //!
+//! `retire`, from `Consolidated` once verify passed:
+//! 1. write the baseline record into `migrations/`;
+//! 2. remove the lock record from `migrations/`;
+//! 3. check `migrations.old/` against its manifest and the record, and rename it to
+//!    `migrations.old.retiring/`;
+//! 4. remove `migrations.old.retiring/`. Version control keeps the history; the baseline
+//!    record holds its manifest's digest, to check a restored copy.
+//!
 //! An interrupted consolidation can be finished (`finish`) or undone (`undo`, which undoes
 //! the steps newest first); an interrupted rollback or undo can only be finished.
 //!
@@ -33,15 +41,20 @@
 //! - `undo-consolidate:after-begin`, and for each step of the undo plan (the steps in
 //!   effect, newest first) `undo-consolidate:before-record-step-<i>`,
 //!   `undo-consolidate:after-step-<i>`, plus `undo-consolidate:during-step-<i>` where it
-//!   restores the history copy or removes the backup.
+//!   restores the history copy or removes the backup;
+//! - `retire:after-begin`, `retire:during-step-4`, and for i in 1..=4
+//!   `retire:before-record-step-<i>`, `retire:after-step-<i>`.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
+use super::baseline::BaselineRecord;
 use super::durable;
-use super::journal::{failpoint, Journal, Operation, Step, CONSOLIDATE_STEPS, ROLLBACK_STEPS};
+use super::journal::{
+    failpoint, Journal, Operation, Step, CONSOLIDATE_STEPS, RETIRE_STEPS, ROLLBACK_STEPS,
+};
 use super::lock::LockRecord;
 use super::manifest::{list_changes, Manifest, ManifestChange};
 use super::writer::WriterLock;
@@ -120,6 +133,28 @@ pub fn consolidate_swap(
         completed: 0,
         staging: tree.staging_as_recorded()?,
         lock: Some(lock.clone()),
+        baseline: None,
+    };
+    begin(tree, journal)
+}
+
+/// Ends the consolidation period: afterwards the tree is `Retired`. Call it only once
+/// verify passed on the tree as it is; `baseline` records what it proved. Both
+/// directories must still match the lock record.
+pub fn retire(tree: &Tree, _writer: &WriterLock, baseline: &BaselineRecord) -> anyhow::Result<()> {
+    let TreeState::Consolidated(checks) = tree.state()? else {
+        bail!("cannot retire: {}", tree.state()?);
+    };
+    if checks.backup != ManifestCheck::Intact || checks.migrations != ManifestCheck::Intact {
+        bail!("cannot retire: {}", TreeState::Consolidated(checks));
+    }
+    let journal = Journal {
+        operation: Operation::Retire,
+        steps: RETIRE_STEPS.to_vec(),
+        completed: 0,
+        staging: tree.staging_as_recorded()?,
+        lock: None,
+        baseline: Some(baseline.clone()),
     };
     begin(tree, journal)
 }
@@ -188,7 +223,12 @@ pub fn rollback(tree: &Tree, writer: &WriterLock, force: bool) -> anyhow::Result
                 undo(tree, writer)?;
                 Ok(RollbackOutcome::UndidInterruptedConsolidation)
             }
+            Operation::Retire => bail!("cannot roll back: {journal}"),
         },
+        TreeState::Retired(_) => bail!(
+            "cannot roll back: the history is retired; restore migrations/ and \
+             migrations.old/ from version control as they were before `cargo xtask retire`"
+        ),
         state @ TreeState::InProgress(_) => bail!("cannot roll back: {state}"),
         TreeState::Inconsistent(inconsistency) => bail!("cannot roll back: {inconsistency}"),
         TreeState::Consolidated(checks) => {
@@ -216,6 +256,7 @@ pub fn rollback(tree: &Tree, writer: &WriterLock, force: bool) -> anyhow::Result
                 completed: 0,
                 staging,
                 lock: None,
+                baseline: None,
             };
             begin(tree, journal)?;
             Ok(RollbackOutcome::RolledBack)
@@ -247,7 +288,9 @@ pub fn undo(tree: &Tree, _writer: &WriterLock) -> anyhow::Result<()> {
     let journal = interrupted(tree)?;
     match journal.operation {
         Operation::UndoConsolidate => run(tree, journal),
-        Operation::Rollback => bail!("{journal}; a rollback cannot be undone half-way"),
+        Operation::Rollback | Operation::Retire => {
+            bail!("{journal}; it cannot be undone half-way")
+        }
         Operation::Consolidate => {
             // The step after the last completed one may have partly happened: undo it too.
             let in_effect = (journal.completed + 1).min(journal.steps.len());
@@ -273,7 +316,7 @@ pub fn recover(tree: &Tree, _writer: &WriterLock) -> anyhow::Result<Option<Opera
     let operation = journal.operation;
     match operation {
         Operation::Consolidate => bail!("{journal}"),
-        Operation::Rollback | Operation::UndoConsolidate => run(tree, journal)?,
+        Operation::Rollback | Operation::UndoConsolidate | Operation::Retire => run(tree, journal)?,
     }
     Ok(Some(operation))
 }
@@ -347,6 +390,26 @@ fn do_step(tree: &Tree, journal: &Journal, step: Step, during: &str) -> anyhow::
         Step::RemoveLock => durable::remove_file(&tree.staging.join(LOCK_FILE)),
         Step::RestoreHistory => durable::move_dir(&tree.backup(), &tree.migrations()),
         Step::RemoveManifest => durable::remove_file(&tree.migrations().join(MANIFEST_FILE)),
+        Step::WriteBaseline => recorded_baseline(journal)?.write(&tree.baseline_path()),
+        Step::RemoveConsolidationLock => durable::remove_file(&tree.lock_path()),
+        Step::MoveHistoryToRetired => {
+            if !tree.backup().exists() {
+                return Ok(());
+            }
+            let history = verified_backup(tree)?;
+            let baseline = recorded_baseline(journal)?;
+            if history.digest() != baseline.history_digest {
+                bail!(
+                    "{} is not the history that was verified (its digest is {}, the \
+                     baseline record says {}): restore it from version control",
+                    tree.backup().display(),
+                    history.digest(),
+                    baseline.history_digest
+                );
+            }
+            durable::move_dir(&tree.backup(), &tree.retiring())
+        }
+        Step::RemoveRetiredHistory => durable::remove_dir(&tree.retiring(), during),
     }
 }
 
@@ -374,6 +437,10 @@ fn undo_step(tree: &Tree, journal: &Journal, step: Step, during: &str) -> anyhow
         | Step::RemoveLock
         | Step::RestoreHistory
         | Step::RemoveManifest => bail!("a rollback step cannot be undone"),
+        Step::WriteBaseline
+        | Step::RemoveConsolidationLock
+        | Step::MoveHistoryToRetired
+        | Step::RemoveRetiredHistory => bail!("a retirement step cannot be undone"),
     }
 }
 
@@ -525,6 +592,13 @@ fn refuse_bookkeeping_files(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn recorded_baseline(journal: &Journal) -> anyhow::Result<&BaselineRecord> {
+    journal
+        .baseline
+        .as_ref()
+        .context("the journal holds no baseline record")
+}
+
 fn recorded_history(journal: &Journal) -> anyhow::Result<&Manifest> {
     let lock = journal
         .lock
@@ -546,7 +620,7 @@ fn set_aside(backup: &Path) -> anyhow::Result<()> {
 }
 
 /// Renames are atomic only within one file system; check before anything moves.
-fn same_file_system(root: &Path, staging: &Path) -> anyhow::Result<()> {
+pub(super) fn same_file_system(root: &Path, staging: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::MetadataExt;
     let device = |path: &Path| {
         std::fs::metadata(path)

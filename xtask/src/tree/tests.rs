@@ -1,6 +1,7 @@
 //! The swap and rollback on temporary trees, including a run cut off by SIGKILL at every
 //! failpoint: the operation runs in a child process (this test binary, re-executed to run
-//! `child_operation` only) that kills itself at the named point.
+//! the same test, which then only runs the operation: `ran_as_child`) that kills itself at
+//! the named point.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -232,8 +233,14 @@ fn states_are_told_apart_and_say_what_to_do() {
         "SELECT 1;",
     )
     .unwrap();
-    let status = tree.status().unwrap().to_string();
-    assert!(status.contains("added: 20250201000000_new.sql"), "{status}");
+    let status = tree.status().unwrap();
+    let TreeState::Consolidated(checks) = &status.state else {
+        panic!("{status}");
+    };
+    assert_eq!(checks.migrations, ManifestCheck::Intact, "{status}");
+    let status = status.to_string();
+    assert!(status.contains("1 new since the consolidation"), "{status}");
+    assert!(status.contains("\n  20250201000000_new.sql"), "{status}");
 }
 
 #[test]
@@ -335,16 +342,16 @@ const CHILD_ROOT_VAR: &str = "XTASK_TEST_CHILD_ROOT";
 const CHILD_STAGING_VAR: &str = "XTASK_TEST_CHILD_STAGING";
 const CHILD_OPERATION_VAR: &str = "XTASK_TEST_CHILD_OPERATION";
 
-/// Not a test of its own: the body of the child process `kill_at` starts. Does nothing
-/// unless started that way.
-#[test]
-fn child_operation() {
+/// In a child process that a test started (this test binary, running that one test again,
+/// with the operation named in the environment): runs the operation and returns true, so
+/// that the test returns at once. In a test run of its own: false.
+fn ran_as_child() -> bool {
     let (Some(root), Some(staging), Ok(operation)) = (
         std::env::var_os(CHILD_ROOT_VAR),
         std::env::var_os(CHILD_STAGING_VAR),
         std::env::var(CHILD_OPERATION_VAR),
     ) else {
-        return;
+        return false;
     };
     let tree = Tree::with_staging(root, staging);
     match operation.as_str() {
@@ -355,13 +362,16 @@ fn child_operation() {
         "undo-consolidate" => undo(&tree, &writer(&tree)).unwrap(),
         other => panic!("unknown operation {other}"),
     }
+    true
 }
 
 /// The command that runs `operation` on `tree` in a child process (this test binary).
 fn spawn_operation(tree: &Tree, operation: Operation) -> Command {
+    // libtest names each test's thread after the test: the child runs the same one.
+    let test = std::thread::current().name().unwrap().to_owned();
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
-        .args(["--exact", "tree::tests::child_operation", "--nocapture"])
+        .args(["--exact", &test, "--nocapture"])
         .args(["--test-threads", "1"])
         .env(CHILD_ROOT_VAR, &tree.root)
         .env(CHILD_STAGING_VAR, &tree.staging)
@@ -421,6 +431,9 @@ fn reference_consolidated() -> Snapshot {
 
 #[test]
 fn consolidate_cut_off_anywhere_can_be_finished() {
+    if ran_as_child() {
+        return;
+    }
     let consolidated = reference_consolidated();
     for failpoint in failpoints(Operation::Consolidate, &CONSOLIDATE_STEPS) {
         let (_root, tree) = staged_tree();
@@ -455,6 +468,9 @@ fn consolidate_cut_off_anywhere_can_be_finished() {
 
 #[test]
 fn consolidate_cut_off_anywhere_can_be_undone() {
+    if ran_as_child() {
+        return;
+    }
     for failpoint in failpoints(Operation::Consolidate, &CONSOLIDATE_STEPS) {
         let (_root, tree) = staged_tree();
         let before = snapshot(&tree.root);
@@ -473,6 +489,9 @@ fn consolidate_cut_off_anywhere_can_be_undone() {
 
 #[test]
 fn undo_cut_off_anywhere_can_be_finished() {
+    if ran_as_child() {
+        return;
+    }
     // Cut the consolidation off as late as possible, so that the undo has every step to do.
     let undo_steps: Vec<_> = CONSOLIDATE_STEPS.iter().rev().copied().collect();
     for failpoint in failpoints(Operation::UndoConsolidate, &undo_steps) {
@@ -507,6 +526,9 @@ fn undo_cut_off_anywhere_can_be_finished() {
 
 #[test]
 fn rollback_cut_off_anywhere_can_be_finished() {
+    if ran_as_child() {
+        return;
+    }
     let (_root, staged) = staged_tree();
     let original = snapshot(&staged.root);
     for (index, failpoint) in failpoints(Operation::Rollback, &ROLLBACK_STEPS)
@@ -549,6 +571,9 @@ fn rollback_cut_off_anywhere_can_be_finished() {
 
 #[test]
 fn recovery_uses_the_staging_directory_the_journal_names() {
+    if ran_as_child() {
+        return;
+    }
     let root = tempfile::tempdir().unwrap();
     let tree = Tree::with_staging(root.path(), "build/consolidated");
     write_files(&tree.migrations(), HISTORY);
@@ -606,6 +631,9 @@ fn a_second_writer_is_refused_naming_the_first() {
 
 #[test]
 fn a_journal_whose_writer_is_alive_is_in_progress_not_interrupted() {
+    if ran_as_child() {
+        return;
+    }
     let (_root, tree) = staged_tree();
     let mut child = spawn_operation(&tree, Operation::Consolidate)
         .env(FAILPOINT_VAR, "consolidate:after-step-3")
@@ -642,6 +670,9 @@ fn a_journal_whose_writer_is_alive_is_in_progress_not_interrupted() {
 
 #[test]
 fn finishing_refuses_a_set_edited_since_verification() {
+    if ran_as_child() {
+        return;
+    }
     for failpoint in ["consolidate:after-begin", "consolidate:after-step-2"] {
         let (_root, tree) = staged_tree();
         kill_at(&tree, Operation::Consolidate, failpoint);
@@ -719,6 +750,7 @@ fn a_journal_naming_a_staging_directory_outside_the_root_is_refused() {
             completed: 0,
             staging: staging.into(),
             lock: None,
+            baseline: None,
         };
         journal.write(&tree.root).unwrap();
         let before = snapshot(&tree.root);
@@ -827,4 +859,59 @@ fn a_history_edited_with_its_manifest_regenerated_is_named_from_the_lock_record(
         reason.contains("MANIFEST.sum is not the manifest of the history recorded"),
         "{reason}"
     );
+}
+
+#[test]
+fn states_that_need_a_person_are_named_with_what_to_do() {
+    let (_root, tree) = consolidated_tree();
+    fs::create_dir(&tree.staging).unwrap();
+    let state = tree.state().unwrap();
+    assert_eq!(
+        state,
+        TreeState::Inconsistent(Inconsistency::StagingBesideConsolidated)
+    );
+    assert!(state.to_string().contains("move it away"), "{state}");
+    fs::remove_dir(&tree.staging).unwrap();
+
+    fs::remove_file(tree.manifest_path()).unwrap();
+    let state = tree.state().unwrap();
+    assert_eq!(
+        state,
+        TreeState::Inconsistent(Inconsistency::BackupWithoutManifest)
+    );
+    assert!(
+        state.to_string().contains("restore the manifest"),
+        "{state}"
+    );
+
+    fs::rename(tree.backup(), tree.root.join("elsewhere")).unwrap();
+    let state = tree.state().unwrap();
+    assert_eq!(
+        state,
+        TreeState::Inconsistent(Inconsistency::LockWithoutBackup)
+    );
+    assert!(
+        state.to_string().contains("rollback is impossible"),
+        "{state}"
+    );
+    let before = snapshot(&tree.root);
+    assert!(error_text(rollback(&tree, &writer(&tree), false)).contains("cannot roll back"));
+    assert_eq!(snapshot(&tree.root), before);
+}
+
+#[test]
+fn same_file_system_tells_devices_apart() {
+    use std::os::unix::fs::MetadataExt;
+    let (_root, tree) = staged_tree();
+    super::swap::same_file_system(&tree.root, &tree.staging).unwrap();
+    // /dev/shm is a tmpfs of its own wherever it exists; compare only where it differs.
+    let shm = Path::new("/dev/shm");
+    let elsewhere = shm.is_dir().then(|| tempfile::tempdir_in(shm).unwrap());
+    if let Some(elsewhere) = elsewhere.filter(|dir| {
+        fs::metadata(dir.path()).unwrap().dev() != fs::metadata(&tree.root).unwrap().dev()
+    }) {
+        let staging = elsewhere.path().join("consolidated");
+        let err = error_text(super::swap::same_file_system(&tree.root, &staging));
+        assert!(err.contains("on another file system"), "{err}");
+    }
 }

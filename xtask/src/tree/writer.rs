@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 
 use super::WRITER_FILE;
+use crate::pg::owner::Owner;
 
 /// The lock, held until dropped; the swap functions take it as proof that this run is
 /// the tree's only writer.
@@ -26,9 +27,9 @@ pub struct WriterLock {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
     pub pid: u32,
-    /// Clock ticks since boot at which the process started (`/proc/<pid>/stat`, field 22):
-    /// with the pid, it names one process even once the pid is reused.
-    pub start_ticks: u64,
+    /// The process with its start time and the machine's boot ([`Owner::tag`]): names one
+    /// process even once the pid is reused.
+    owner: String,
     /// When the run took the lock (RFC 3339, UTC).
     pub since: String,
     pub command: String,
@@ -79,16 +80,15 @@ impl WriterLock {
     }
 
     fn record(&mut self, command: &str) -> anyhow::Result<()> {
-        let pid = std::process::id();
         let holder = Holder {
-            pid,
-            start_ticks: start_ticks(pid).context("cannot read this process's start time")?,
+            pid: std::process::id(),
+            owner: Owner::current().tag(),
             since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             command: command.to_owned(),
         };
         let text = format!(
-            "pid = {}\nstart-ticks = {}\nsince = \"{}\"\ncommand = \"{}\"\n",
-            holder.pid, holder.start_ticks, holder.since, holder.command
+            "pid = {}\nowner = \"{}\"\nsince = \"{}\"\ncommand = \"{}\"\n",
+            holder.pid, holder.owner, holder.since, holder.command
         );
         self.file
             .set_len(0)
@@ -109,9 +109,8 @@ impl Drop for WriterLock {
 /// The run that holds the tree's writer lock, if it is another process and alive.
 pub fn live_holder(root: &Path) -> Option<Holder> {
     let holder = read_holder(&root.join(WRITER_FILE))?;
-    let alive = holder.pid != std::process::id()
-        && start_ticks(holder.pid).is_ok_and(|ticks| ticks == holder.start_ticks);
-    alive.then_some(holder)
+    let owner = Owner::parse(&holder.owner, "")?;
+    (owner != *Owner::current() && owner.is_alive()).then_some(holder)
 }
 
 fn read_holder(path: &Path) -> Option<Holder> {
@@ -125,25 +124,10 @@ fn read_holder(path: &Path) -> Option<Holder> {
     };
     Some(Holder {
         pid: field("pid")?.parse().ok()?,
-        start_ticks: field("start-ticks")?.parse().ok()?,
+        owner: field("owner")?,
         since: field("since")?,
         command: field("command")?,
     })
-}
-
-/// Field 22 of `/proc/<pid>/stat`, counted after the command name, which may hold spaces.
-fn start_ticks(pid: u32) -> anyhow::Result<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let after_name = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .context("no command name")?;
-    // After the name come the state (field 3), ... the start time is field 22.
-    let ticks = after_name
-        .split_whitespace()
-        .nth(19)
-        .context("too few fields")?;
-    Ok(ticks.parse()?)
 }
 
 impl fmt::Display for Holder {

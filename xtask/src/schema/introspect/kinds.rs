@@ -16,6 +16,7 @@ use anyhow::Context;
 use postgres::Transaction;
 
 use super::object_from_row;
+use crate::pg::Capabilities;
 use crate::schema::model::{ObjectKind, SchemaObject};
 
 /// A function (an OID expression) as the model names functions: `name(argument types)`,
@@ -24,7 +25,7 @@ macro_rules! function_ref {
     ($oid:literal) => {
         concat!(
             "(SELECT ",
-            crate::schema::catalog::display_name!("ref_fn.nspname", "ref_f.proname"),
+            $crate::schema::catalog::display_name!("ref_fn.nspname", "ref_f.proname"),
             " || '(' || oidvectortypes(ref_f.proargtypes) || ')'
               FROM pg_proc ref_f JOIN pg_namespace ref_fn ON ref_fn.oid = ref_f.pronamespace
               WHERE ref_f.oid = ",
@@ -34,20 +35,13 @@ macro_rules! function_ref {
     };
 }
 
-/// An operator (its namespace name, name, left and right type OID expressions) as the model
-/// names operators: `name(left type, right type)`, the schema quoted as an identifier but
-/// not the operator, which is no identifier, `NONE` for the missing left of a prefix
-/// operator.
-macro_rules! operator_name {
-    ($nspname:literal, $oprname:literal, $left:literal, $right:literal) => {
+/// The argument types of an operator (its left and right type OID expressions) as
+/// `(left type, right type)`, `NONE` for the missing left of a prefix operator: what
+/// follows an operator's name in the model, as argument types follow a function's.
+macro_rules! operator_arguments {
+    ($left:literal, $right:literal) => {
         concat!(
-            "(CASE WHEN ",
-            $nspname,
-            " = 'public' THEN '' ELSE quote_ident(",
-            $nspname,
-            ") || '.' END) || ",
-            $oprname,
-            " || '(' || CASE WHEN ",
+            "'(' || CASE WHEN ",
             $left,
             " = 0 THEN 'NONE' ELSE format_type(",
             $left,
@@ -58,21 +52,31 @@ macro_rules! operator_name {
     };
 }
 
-/// An operator given by its OID expression, named as [`operator_name`] names it.
+/// An operator given by its OID expression, named as the model names operators:
+/// `===(text, text)`, schema-qualified out of `public` (an operator's name is no identifier,
+/// so it is never quoted).
 macro_rules! operator_ref {
     ($oid:literal) => {
         concat!(
-            "(SELECT ",
-            operator_name!(
-                "ref_on.nspname",
-                "ref_o.oprname",
-                "ref_o.oprleft",
-                "ref_o.oprright"
-            ),
+            "(SELECT CASE WHEN ref_on.nspname = 'public' THEN '' ELSE quote_ident(ref_on.nspname) || '.' END
+                     || ref_o.oprname || ",
+            operator_arguments!("ref_o.oprleft", "ref_o.oprright"),
             " FROM pg_operator ref_o JOIN pg_namespace ref_on ON ref_on.oid = ref_o.oprnamespace
               WHERE ref_o.oid = ",
             $oid,
             ")"
+        )
+    };
+}
+
+/// The owner (the role OID expression `$owner`) as an `owner` column: the role's name,
+/// quoted, or NULL when it is the user reading the catalog, who replayed the migrations.
+macro_rules! owner {
+    ($owner:literal) => {
+        concat!(
+            "NULLIF(quote_ident(pg_get_userbyid(",
+            $owner,
+            ")), quote_ident(current_user)) AS owner"
         )
     };
 }
@@ -104,6 +108,8 @@ mod text_search;
 mod types;
 
 /// The first major release whose catalogs a kind's query reads, for each variant of it.
+/// Columns that a release added are written `{{alias.column}}` instead, for
+/// [`Capabilities::sql`]; variants are for tables and columns that have no stand-in.
 type Variants = &'static [(u32, &'static str)];
 
 /// One kind of object: how to tell whether a database has any, and how to read them all.
@@ -155,24 +161,15 @@ const KINDS: [KindQuery; 25] = [
     database::PARAMETERS,
 ];
 
-/// The major release number of a `server_version` (`15.20 (Debian ...)` gives 15).
-fn major(server_version: &str) -> anyhow::Result<u32> {
-    server_version
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .and_then(|digits| digits.parse().ok())
-        .with_context(|| format!("reading the major release of server_version {server_version}"))
-}
-
 /// The kinds, with their query for this server, that the database has objects of: one
 /// query for all of them.
 fn present_kinds(
     tx: &mut Transaction<'_>,
-    major: u32,
+    capabilities: Capabilities,
 ) -> anyhow::Result<Vec<(ObjectKind, &'static str)>> {
     let candidates: Vec<(&KindQuery, &str)> = KINDS
         .iter()
-        .filter_map(|k| Some((k, k.query(major)?)))
+        .filter_map(|k| Some((k, k.query(capabilities.major())?)))
         .collect();
     let tests: Vec<&str> = candidates.iter().map(|(k, _)| k.present).collect();
     let row = tx
@@ -191,12 +188,12 @@ fn present_kinds(
 /// Reads the objects of every kind of this module that the database has.
 pub(super) fn read(
     tx: &mut Transaction<'_>,
-    server_version: &str,
+    capabilities: Capabilities,
     objects: &mut Vec<SchemaObject>,
 ) -> anyhow::Result<()> {
-    for (kind, sql) in present_kinds(tx, major(server_version)?)? {
+    for (kind, sql) in present_kinds(tx, capabilities)? {
         let rows = tx
-            .query(sql, &[])
+            .query(&*capabilities.sql(sql)?, &[])
             .with_context(|| format!("listing the {kind} objects"))?;
         for row in &rows {
             objects
@@ -214,10 +211,16 @@ mod unit_tests {
     use super::*;
 
     #[test]
-    fn the_major_release_is_read_from_server_version() {
-        assert_eq!(major("15.20 (Debian 15.20-0+deb12u1)").unwrap(), 15);
-        assert_eq!(major("18beta1").unwrap(), 18);
-        assert!(major("devel").is_err());
+    fn every_query_names_only_columns_the_capability_table_knows() {
+        for major in 14..=18 {
+            let capabilities = Capabilities::of(major * 10000);
+            for kind in &KINDS {
+                if let Some(sql) = kind.query(major) {
+                    let sql = capabilities.sql(sql).unwrap();
+                    assert!(!sql.contains("{{"), "{}: {sql}", kind.kind);
+                }
+            }
+        }
     }
 
     #[test]

@@ -21,13 +21,18 @@
 //! What every query leaves out, because it is not schema or not ours:
 //! - system schemas (`pg_catalog`, `information_schema`, `pg_toast*`, `pg_temp*`);
 //! - objects that belong to an extension (`pg_depend.deptype = 'e'`): the extension and its
-//!   version stand for them;
+//!   version stand for them, and [`EXTENSION_MEMBERS`] names them with what a migration
+//!   can change of them;
 //! - the `_sqlx_migrations` bookkeeping table with its columns, constraints and indexes;
 //! - OIDs, raw `attnum`, dropped columns, `atthasmissing`, sequence positions.
 //!
-//! Not covered, for want of a kind in the model: rules that are not view rules, event
-//! triggers, range types, default privileges (`ALTER DEFAULT PRIVILEGES`), casts,
-//! operators, collations, text search configurations, publications, foreign servers.
+//! The kinds that most databases have none of (rules, event triggers, range types, default
+//! privileges, collations, casts, operators, text search, statistics objects, publications,
+//! subscriptions, foreign data wrappers, servers and user mappings, and the rest) are read
+//! by [`super::kinds`], and only when the database has any.
+//!
+//! Not covered: the tablespace an object is stored in, and settings made for a role in
+//! every database (`ALTER ROLE ... SET`), which belong with the roles.
 
 use crate::schema::catalog::{display_name, not_extension_member, user_namespace, user_relation};
 
@@ -69,6 +74,20 @@ macro_rules! owner {
             "NULLIF(quote_ident(pg_get_userbyid(",
             $owner,
             ")), quote_ident(current_user)) AS owner"
+        )
+    };
+}
+
+/// The tablespace of a relation (`$oid`, its `reltablespace`) as a `tablespace` column;
+/// NULL in the database's default one, where nearly everything is, and then not looked up.
+macro_rules! tablespace {
+    ($oid:literal) => {
+        concat!(
+            "CASE WHEN ",
+            $oid,
+            " <> 0 THEN (SELECT quote_ident(s.spcname) FROM pg_tablespace s WHERE s.oid = ",
+            $oid,
+            ") END AS tablespace"
         )
     };
 }
@@ -150,6 +169,41 @@ JOIN pg_namespace n ON n.oid = x.extnamespace",
     comment_join!("x.oid", "pg_extension")
 );
 
+/// The objects that belong to an extension, named after it as PostgreSQL describes them
+/// (`pgcrypto: function digest(text,text)`; `sql_member` is the fully qualified identity),
+/// so that an object added to or dropped from an extension (`ALTER EXTENSION ... ADD`) is
+/// named. What the extension's script made
+/// of them is the extension's version; what a migration did to them afterwards is `acl`:
+/// their privileges where these are no longer the ones the script left, which
+/// `pg_init_privs` records (or the defaults, where it records none). Members are few: the
+/// per-member subqueries sort a handful of privileges each.
+pub(super) const EXTENSION_MEMBERS: &str = "
+SELECT quote_ident(m.extname) || ': ' || pg_describe_object(m.classid, m.objid, 0) AS name,
+       quote_ident(m.extname) AS sql_name,
+       io.type || ' ' || io.identity AS sql_member,
+       CASE WHEN now_acl.items IS DISTINCT FROM init_acl.items THEN now_acl.items::text END AS acl
+FROM (SELECT x.extname, d.classid, d.objid, ip.initprivs,
+             coalesce(p.proacl, c.relacl, t.typacl, n.nspacl) AS acl,
+             CASE WHEN p.oid IS NOT NULL THEN acldefault('f', p.proowner)
+                  WHEN c.oid IS NOT NULL
+                  THEN acldefault((CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END)::\"char\", c.relowner)
+                  WHEN t.oid IS NOT NULL THEN acldefault('T', t.typowner)
+                  WHEN n.oid IS NOT NULL THEN acldefault('n', n.nspowner) END AS default_acl
+      FROM pg_depend d
+      JOIN pg_extension x ON x.oid = d.refobjid
+      LEFT JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+      LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
+      LEFT JOIN pg_type t ON d.classid = 'pg_type'::regclass AND t.oid = d.objid
+      LEFT JOIN pg_namespace n ON d.classid = 'pg_namespace'::regclass AND n.oid = d.objid
+      LEFT JOIN pg_init_privs ip
+             ON ip.classoid = d.classid AND ip.objoid = d.objid AND ip.objsubid = 0
+      WHERE d.deptype = 'e' AND d.refclassid = 'pg_extension'::regclass) m
+CROSS JOIN LATERAL pg_identify_object(m.classid, m.objid, 0) io
+CROSS JOIN LATERAL (SELECT array_agg(a::text ORDER BY a::text) AS items
+                    FROM unnest(coalesce(m.acl, m.default_acl)) a) now_acl
+CROSS JOIN LATERAL (SELECT array_agg(a::text ORDER BY a::text) AS items
+                    FROM unnest(coalesce(m.initprivs, m.default_acl)) a) init_acl";
+
 /// `public` is included like any other schema: its comment and privileges are schema too.
 /// Its owner from PostgreSQL 15 on, `pg_database_owner`, is the database's owner: the
 /// user who made the scratch database, so it counts as that user.
@@ -175,10 +229,14 @@ WHERE ",
     not_extension_member!("pg_namespace", "n.oid")
 );
 
-/// Ordinary, partitioned and foreign tables. Toast tables are left out by `relkind`. The
-/// index a table is clustered on is kept here, as constraint-backed indexes are not objects.
-/// Parents (a partition's one, or the tables a table inherits from) and clustered indexes
-/// are few: each is read once and joined (`OFFSET 0` keeps the planner from turning the
+/// Ordinary, partitioned and foreign tables, a foreign table with its server and FDW
+/// options (looked up for foreign tables only). Toast tables are left out by `relkind`, and
+/// their storage parameters (`toast.*`) are the table's `toast_options`. The index a table
+/// is clustered on, and the one its replica identity uses, are kept here, as
+/// constraint-backed indexes are not objects. The access method is shown where it is not
+/// `heap`. Parents (a partition's one, or the tables a table inherits from), clustered and
+/// replica identity indexes and toast tables with parameters are few: each is read once
+/// and joined (`OFFSET 0` keeps the planner from turning the
 /// join back into a lookup per table, which cost more than the rest of the query).
 pub(super) const TABLES: &str = concat!(
     "
@@ -196,14 +254,28 @@ SELECT ",
        pg_get_expr(c.relpartbound, c.oid) AS partition_bound,
        CASE WHEN NOT c.relispartition THEN inh.parents END AS inherits,
        CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) END AS of_type,
+       CASE WHEN c.relkind = 'f' THEN (
+            SELECT quote_ident(fs.srvname) FROM pg_foreign_table ft
+            JOIN pg_foreign_server fs ON fs.oid = ft.ftserver WHERE ft.ftrelid = c.oid) END AS server,
+       CASE WHEN c.relkind = 'f' THEN (
+            SELECT ",
+    options!("ft.ftoptions"),
+    " FROM pg_foreign_table ft WHERE ft.ftrelid = c.oid) END AS fdw_options,
        c.relrowsecurity::text AS row_security,
        c.relforcerowsecurity::text AS force_row_security,
        CASE c.relreplident WHEN 'd' THEN 'default' WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'
-                           WHEN 'i' THEN 'index' END AS replica_identity,
+                           WHEN 'i' THEN 'index ' || quote_ident(ri.relname) END AS replica_identity,
        quote_ident(cl.relname) AS clustered_on,
+       CASE WHEN tam.amname <> 'heap' THEN quote_ident(tam.amname) END AS access_method,
+       ",
+    tablespace!("c.reltablespace"),
+    ",
        ",
     options!("c.reloptions"),
     " AS options,
+       ",
+    options!("toast.reloptions"),
+    " AS toast_options,
        ds.description AS comment,
        ",
     acl!("c.relacl", "'r'", "c.relowner"),
@@ -222,7 +294,14 @@ LEFT JOIN (SELECT i.inhrelid, string_agg(",
            GROUP BY i.inhrelid OFFSET 0) inh ON inh.inhrelid = c.oid
 LEFT JOIN (SELECT x.indrelid, ci.relname::text AS relname
            FROM pg_index x JOIN pg_class ci ON ci.oid = x.indexrelid
-           WHERE x.indisclustered OFFSET 0) cl ON cl.indrelid = c.oid",
+           WHERE x.indisclustered OFFSET 0) cl ON cl.indrelid = c.oid
+LEFT JOIN (SELECT x.indrelid, ci.relname::text AS relname
+           FROM pg_index x JOIN pg_class ci ON ci.oid = x.indexrelid
+           WHERE x.indisreplident OFFSET 0) ri ON ri.indrelid = c.oid
+LEFT JOIN (SELECT t.oid, t.reloptions FROM pg_class t
+           WHERE t.relkind = 't' AND t.reloptions IS NOT NULL OFFSET 0) toast
+       ON toast.oid = c.reltoastrelid
+LEFT JOIN pg_am tam ON tam.oid = c.relam",
     comment_join!("c.oid", "pg_class"),
     "
 WHERE c.relkind IN ('r', 'p', 'f') AND ",
@@ -242,6 +321,9 @@ WHERE c.relkind IN ('r', 'p', 'f') AND ",
 /// default; stored ones were the only kind before). `not_null_constraint` is the name of
 /// the NOT NULL constraint that PostgreSQL 18 keeps for a NOT NULL column, with its
 /// `NO INHERIT` and `NOT VALID`; older servers keep none, so the property is absent.
+/// `inheritance` says whether a column that a parent gives is also defined locally, which
+/// decides whether it stays when the parent's column is dropped; a partition's columns
+/// are left alone, as they cannot differ while it is one.
 pub(super) const COLUMNS: &str = concat!(
     "
 SELECT ",
@@ -261,7 +343,13 @@ SELECT ",
             CASE a.attstorage WHEN 'p' THEN 'plain' WHEN 'e' THEN 'external'
                               WHEN 'm' THEN 'main' WHEN 'x' THEN 'extended' END END AS storage,
        CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END AS compression,
+       ",
+    options!("a.attfdwoptions"),
+    " AS fdw_options,
        NULLIF(a.attstattarget, -1)::text AS statistics,
+       CASE WHEN a.attinhcount > 0 AND NOT c.relispartition THEN
+            CASE WHEN a.attislocal THEN 'local and inherited' ELSE 'inherited' END
+       END AS inheritance,
        ",
     options!("a.attoptions"),
     " AS options,
@@ -332,6 +420,8 @@ macro_rules! spelled_constraint_definition {
 /// objects, so the parameters are `options`. The internal triggers that enforce a foreign
 /// key or a deferrable key (`ALTER TABLE ... DISABLE TRIGGER ALL` reaches them) are not
 /// objects either: those not enabled are `internal_triggers` (`order_line: disabled`).
+/// `inheritance`, as for columns, says whether an inherited constraint is also defined
+/// locally (it then stays when the parent's is dropped).
 pub(super) const CONSTRAINTS: &str = concat!(
     "
 SELECT quote_ident(coalesce(n.nspname, tn.nspname)) AS sql_schema,
@@ -353,6 +443,9 @@ SELECT quote_ident(coalesce(n.nspname, tn.nspname)) AS sql_schema,
        k.condeferred::text AS deferred,
        k.convalidated::text AS validated,
        it.states AS internal_triggers,
+       CASE WHEN k.coninhcount > 0 AND NOT c.relispartition THEN
+            CASE WHEN k.conislocal THEN 'local and inherited' ELSE 'inherited' END
+       END AS inheritance,
        CASE WHEN NOT {{k.conenforced}} THEN 'false' END AS enforced,
        ds.description AS comment
 FROM pg_constraint k
@@ -474,7 +567,9 @@ macro_rules! spelled_index_definition {
 /// constraint's definition and options already hold their columns, INCLUDE list, storage
 /// parameters and method, and reporting them twice would only double every difference.
 /// Lost with them: a comment on such an index (whether a table is clustered on one is
-/// kept on the table). Definitions are spelled here where that is exact, else printed by
+/// kept on the table). `statistics` holds the statistics targets set on expression columns
+/// (`ALTER INDEX ... ALTER COLUMN 2 SET STATISTICS 500`: column number and target), the
+/// only columns that can have one, so only expression indexes are looked at. Definitions are spelled here where that is exact, else printed by
 /// `pg_get_indexdef` (see [`spelled_index_definition`]).
 pub(super) const INDEXES: &str = concat!(
     "
@@ -487,6 +582,13 @@ SELECT ",
     spelled_index_definition!(),
     ", pg_get_indexdef(i.oid)) AS definition,
        x.indisvalid::text AS valid,
+       CASE WHEN x.indexprs IS NOT NULL THEN (
+           SELECT string_agg(a.attnum || ' ' || a.attstattarget, ', ' ORDER BY a.attnum)
+           FROM pg_attribute a WHERE a.attrelid = i.oid AND a.attstattarget >= 0) END
+         AS statistics,
+       ",
+    tablespace!("i.reltablespace"),
+    ",
        ds.description AS comment",
     index_source!(),
     comment_join!("i.oid", "pg_class"),
@@ -531,6 +633,7 @@ SELECT ",
        s.seqmax::text AS maxvalue,
        s.seqcache::text AS cache,
        s.seqcycle::text AS cycle,
+       CASE WHEN c.relpersistence = 'u' THEN 'unlogged' END AS persistence,
        ",
     display_name!("own.nspname", "own.relname"),
     " || '.' || quote_ident(own.attname) AS owned_by,
@@ -614,7 +717,8 @@ WHERE t.typtype = 'd' AND ",
 );
 
 /// Stand-alone composite types (`relkind = 'c'`), not the row types every table has.
-/// Attributes keep their order, which is part of the type.
+/// Attributes keep their order, which is part of the type; their comments
+/// (`COMMENT ON COLUMN type.attribute`) are `attribute_comments`.
 pub(super) const COMPOSITE_TYPES: &str = concat!(
     "
 SELECT ",
@@ -627,6 +731,13 @@ SELECT ",
                           ', ' ORDER BY a.attnum)
         FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid
         WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) AS attributes,
+       (SELECT string_agg(quote_ident(a.attname) || ' ' || quote_literal(d.description),
+                          ', ' ORDER BY a.attnum)
+        FROM pg_attribute a
+        JOIN pg_description d ON d.objoid = a.attrelid AND d.classoid = 'pg_class'::regclass
+                             AND d.objsubid = a.attnum
+        WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped)
+         AS attribute_comments,
        ds.description AS comment,
        ",
     acl!("t.typacl", "'T'", "t.typowner"),
@@ -649,7 +760,8 @@ WHERE t.typtype = 'c' AND ",
 /// (argument names are not part of a function's identity; they are in the definition).
 /// `pg_get_functiondef` prints everything that makes a function: body, language,
 /// volatility, strictness, security, SET options, cost and rows. It refuses aggregates,
-/// whose definition is spelled from `pg_aggregate` instead.
+/// whose definition is spelled from `pg_aggregate` instead: every option of `CREATE
+/// AGGREGATE`, those left at their defaults left out, and argument names where given.
 pub(super) const FUNCTIONS: &str = concat!(
     "
 SELECT ",
@@ -667,7 +779,36 @@ SELECT ",
                  THEN 'COMBINEFUNC = ' || g.aggcombinefn::regprocedure::text END,
             'INITCOND = ' || quote_literal(g.agginitval),
             CASE WHEN g.aggsortop <> 0 THEN 'SORTOP = ' || g.aggsortop::regoperator::text END,
-            CASE g.aggkind WHEN 'o' THEN 'ORDERED SET' WHEN 'h' THEN 'HYPOTHETICAL' END)
+            CASE g.aggkind WHEN 'o' THEN 'ORDERED SET' WHEN 'h' THEN 'HYPOTHETICAL' END,
+            CASE WHEN p.proargnames IS NOT NULL
+                 THEN 'ARGUMENTS (' || pg_get_function_arguments(p.oid) || ')' END,
+            CASE WHEN p.proparallel = 's' THEN 'PARALLEL = SAFE'
+                 WHEN p.proparallel = 'r' THEN 'PARALLEL = RESTRICTED' END,
+            CASE WHEN g.aggtransspace <> 0 THEN 'SSPACE = ' || g.aggtransspace END,
+            CASE WHEN g.aggfinalextra THEN 'FINALFUNC_EXTRA' END,
+            CASE WHEN g.aggfinalfn <> 0
+                  AND g.aggfinalmodify <> CASE g.aggkind WHEN 'n' THEN 'r' ELSE 'w' END
+                 THEN 'FINALFUNC_MODIFY = ' || CASE g.aggfinalmodify WHEN 'r' THEN 'READ_ONLY'
+                      WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
+            CASE WHEN g.aggserialfn <> 0
+                 THEN 'SERIALFUNC = ' || g.aggserialfn::regprocedure::text END,
+            CASE WHEN g.aggdeserialfn <> 0
+                 THEN 'DESERIALFUNC = ' || g.aggdeserialfn::regprocedure::text END,
+            CASE WHEN g.aggmtransfn <> 0
+                 THEN 'MSFUNC = ' || g.aggmtransfn::regprocedure::text END,
+            CASE WHEN g.aggminvtransfn <> 0
+                 THEN 'MINVFUNC = ' || g.aggminvtransfn::regprocedure::text END,
+            CASE WHEN g.aggmtranstype <> 0
+                 THEN 'MSTYPE = ' || format_type(g.aggmtranstype, NULL) END,
+            CASE WHEN g.aggmtransspace <> 0 THEN 'MSSPACE = ' || g.aggmtransspace END,
+            CASE WHEN g.aggmfinalfn <> 0
+                 THEN 'MFINALFUNC = ' || g.aggmfinalfn::regprocedure::text END,
+            CASE WHEN g.aggmfinalextra THEN 'MFINALFUNC_EXTRA' END,
+            CASE WHEN g.aggmfinalfn <> 0
+                  AND g.aggmfinalmodify <> CASE g.aggkind WHEN 'n' THEN 'r' ELSE 'w' END
+                 THEN 'MFINALFUNC_MODIFY = ' || CASE g.aggmfinalmodify WHEN 'r' THEN 'READ_ONLY'
+                      WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
+            'MINITCOND = ' || quote_literal(g.aggminitval))
        END AS definition,
        ds.description AS comment,
        ",
@@ -710,7 +851,8 @@ WHERE NOT tg.tgisinternal AND ",
 );
 
 /// Views (`$relkind` 'v') or materialized views ('m'); their columns are column objects
-/// and the indexes of materialized views are index objects.
+/// and the indexes of materialized views are index objects. A materialized view, like a
+/// table, can be clustered on one of them and stored in a tablespace.
 macro_rules! views {
     ($relkind:literal) => {
         concat!(
@@ -722,6 +864,10 @@ SELECT ",
             " AS \"table\",
        pg_get_viewdef(c.oid, true) AS definition,
        CASE WHEN c.relkind = 'm' THEN c.relispopulated::text END AS populated,
+       quote_ident(cl.relname) AS clustered_on,
+       ",
+            tablespace!("c.reltablespace"),
+            ",
        ",
             options!("c.reloptions"),
             " AS options,
@@ -733,7 +879,10 @@ SELECT ",
             owner!("c.relowner"),
             "
 FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace",
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN (SELECT x.indrelid, ci.relname::text AS relname
+           FROM pg_index x JOIN pg_class ci ON ci.oid = x.indexrelid
+           WHERE x.indisclustered OFFSET 0) cl ON cl.indrelid = c.oid",
             comment_join!("c.oid", "pg_class"),
             "
 WHERE c.relkind = '",

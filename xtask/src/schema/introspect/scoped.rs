@@ -69,6 +69,7 @@ pub struct Part {
 
 /// The prepared statements of one connection.
 pub struct ScopedReader {
+    capabilities: Capabilities,
     kinds: Vec<KindStatements>,
 }
 
@@ -109,7 +110,10 @@ impl ScopedReader {
                 part: part.as_deref().map(&mut prepare).transpose()?,
             });
         }
-        Ok(ScopedReader { kinds })
+        Ok(ScopedReader {
+            capabilities,
+            kinds,
+        })
     }
 
     /// Reads every object when `scopes` is `None`, else the objects within `scopes` and
@@ -159,7 +163,7 @@ impl ScopedReader {
             }
         }
         let mut rare = Vec::new();
-        kinds::read(&mut tx, &part.server_version, &mut rare)?;
+        kinds::read(&mut tx, self.capabilities, &mut rare)?;
         part.objects
             .extend(rare.into_iter().map(|object| ScopedObject {
                 scope: None,

@@ -50,7 +50,7 @@ fn server_version_num(client: &mut Client) -> u32 {
 }
 
 /// The major of the tests' scratch server: what a test may use depends on it.
-fn scratch_major() -> u32 {
+pub(super) fn scratch_major() -> u32 {
     server_version_num(TestDatabase::create().client()) / 10_000
 }
 
@@ -351,19 +351,31 @@ fn a_column_nullability() {
     );
 }
 
-/// PostgreSQL 18 keeps a NOT NULL column's constraint, whose name is compared; older
-/// servers keep no name, so the two setups are the same there.
+/// PostgreSQL 18 keeps a NOT NULL column's constraint, whose name is compared, and which
+/// keeps its name when the table is renamed; older servers keep no name, so the two
+/// setups are the same there.
 #[test]
 fn a_not_null_constraint_name() {
-    let expected: &[&str] = match scratch_major() {
-        18.. => &["column t.a: not_null_constraint"],
-        _ => &[],
-    };
+    let on_18 = scratch_major() >= 18;
     assert_differ(
         "",
         "CREATE TABLE t (a integer NOT NULL)",
         "CREATE TABLE t (a integer CONSTRAINT a_required NOT NULL)",
-        expected,
+        if on_18 {
+            &["column t.a: not_null_constraint"]
+        } else {
+            &[]
+        },
+    );
+    assert_differ(
+        "",
+        "CREATE TABLE job (id integer NOT NULL); ALTER TABLE job RENAME TO task",
+        "CREATE TABLE task (id integer NOT NULL)",
+        if on_18 {
+            &["column task.id: not_null_constraint"]
+        } else {
+            &[]
+        },
     );
 }
 
@@ -762,6 +774,254 @@ fn foreign_key_triggers_switched_off() {
     assert_eq!(
         state("constraint k.k_n_key").as_deref(),
         Some("k: disabled")
+    );
+}
+
+#[test]
+fn a_grant_on_an_extension_member_after_the_extension() {
+    let common = "CREATE EXTENSION pgcrypto";
+    assert_differ(
+        common,
+        "REVOKE EXECUTE ON FUNCTION digest(text, text) FROM PUBLIC",
+        "",
+        &["extension member pgcrypto: function digest(text,text): acl"],
+    );
+    // Revoked and granted again: the privileges the extension's script left.
+    assert_same(
+        common,
+        &format!(
+            "{common}; REVOKE EXECUTE ON FUNCTION digest(text, text) FROM PUBLIC;
+             GRANT EXECUTE ON FUNCTION digest(text, text) TO PUBLIC"
+        ),
+    );
+}
+
+#[test]
+fn an_object_added_to_an_extension() {
+    let common =
+        "CREATE EXTENSION pgcrypto; CREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1'";
+    assert_differ(
+        common,
+        "ALTER EXTENSION pgcrypto ADD FUNCTION f()",
+        "",
+        &[
+            "+ function f()",
+            "- extension member pgcrypto: function f()",
+        ],
+    );
+    assert_differ(
+        common,
+        "ALTER EXTENSION pgcrypto DROP FUNCTION digest(text, text)",
+        "",
+        &[
+            "+ extension member pgcrypto: function digest(text,text)",
+            "- function digest(text, text)",
+        ],
+    );
+    // An extension on one side only takes its members with it.
+    let with = TestDatabase::schema_after(common);
+    let without = TestDatabase::schema_after(
+        "CREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1'",
+    );
+    let diff = SchemaDiff::compare(&with, &without);
+    assert_eq!(diff.differences.len(), 1, "{:#?}", diff.differences);
+    let Change::OnlyIn { dependents, .. } = &diff.differences[0].change else {
+        panic!("{:?}", diff.differences[0]);
+    };
+    assert!(dependents
+        .iter()
+        .any(|d| d.name == "pgcrypto: function digest(text,text)"));
+}
+
+const SUM: &str = "CREATE AGGREGATE s(integer) (SFUNC = int4pl, STYPE = integer";
+
+#[test]
+fn aggregate_options() {
+    for (option, spelled) in [
+        (
+            ", MSFUNC = int4pl, MINVFUNC = int4mi, MSTYPE = integer, MINITCOND = '0'",
+            "MSFUNC = int4pl(integer,integer), MINVFUNC = int4mi(integer,integer), \
+             MSTYPE = integer, MINITCOND = '0'",
+        ),
+        (", PARALLEL = SAFE", "PARALLEL = SAFE"),
+        (", SSPACE = 100", "SSPACE = 100"),
+        (
+            ", FINALFUNC = int4abs, FINALFUNC_MODIFY = SHAREABLE",
+            "FINALFUNC = int4abs(integer), FINALFUNC_MODIFY = SHAREABLE",
+        ),
+    ] {
+        assert_differ(
+            "",
+            &format!("{SUM})"),
+            &format!("{SUM}{option})"),
+            &["function s(integer): definition"],
+        );
+        let schema = TestDatabase::schema_after(&format!("{SUM}{option})"));
+        let definition = &schema.objects.values().find(|o| o.id.name == "s(integer)");
+        let definition = &definition.unwrap().properties["definition"];
+        assert!(definition.contains(spelled), "{definition}");
+    }
+    assert_differ(
+        "",
+        "CREATE AGGREGATE s(n integer) (SFUNC = int4pl, STYPE = integer)",
+        &format!("{SUM})"),
+        &["function s(integer): definition"],
+    );
+}
+
+#[test]
+fn an_index_statistics_target() {
+    let common = format!("{TABLE}; CREATE INDEX t_lower_b ON t (lower(b))");
+    assert_differ(
+        &common,
+        "ALTER INDEX t_lower_b ALTER COLUMN 1 SET STATISTICS 500",
+        "",
+        &["index t_lower_b: statistics"],
+    );
+    assert_same(
+        &common,
+        &format!(
+            "{common}; ALTER INDEX t_lower_b ALTER COLUMN 1 SET STATISTICS 500;
+             ALTER INDEX t_lower_b ALTER COLUMN 1 SET STATISTICS -1"
+        ),
+    );
+}
+
+#[test]
+fn a_table_access_method_and_toast_parameters() {
+    let heap2 = "CREATE ACCESS METHOD heap2 TYPE TABLE HANDLER heap_tableam_handler";
+    assert_differ(
+        heap2,
+        &format!("{TABLE} USING heap2"),
+        TABLE,
+        &["table t: access_method"],
+    );
+    assert_differ(
+        TABLE,
+        "ALTER TABLE t SET (toast.autovacuum_enabled = false)",
+        "ALTER TABLE t SET (autovacuum_enabled = false)",
+        &["table t: options", "table t: toast_options"],
+    );
+    assert_same(
+        &format!("{TABLE} WITH (toast.autovacuum_enabled = false)"),
+        &format!("{TABLE}; ALTER TABLE t SET (toast.autovacuum_enabled = false)"),
+    );
+}
+
+#[test]
+fn a_tablespace() {
+    let (mut client, _server) = scratch_client("tablespace");
+    client
+        .batch_execute("SET allow_in_place_tablespaces = on")
+        .expect("allowing in-place tablespaces");
+    client
+        .batch_execute("CREATE TABLESPACE xtask_introspect_space LOCATION ''")
+        .expect("creating a tablespace");
+    let common = format!(
+        "{TABLE}; CREATE INDEX t_a ON t (a);
+         CREATE MATERIALIZED VIEW mv AS SELECT a FROM t"
+    );
+    assert_differ(
+        &common,
+        "ALTER TABLE t SET TABLESPACE xtask_introspect_space;
+         ALTER INDEX t_a SET TABLESPACE xtask_introspect_space;
+         ALTER MATERIALIZED VIEW mv SET TABLESPACE xtask_introspect_space",
+        "",
+        &[
+            "index t_a: tablespace",
+            "materialized view mv: tablespace",
+            "table t: tablespace",
+        ],
+    );
+    assert_same(
+        &common,
+        &format!(
+            "{common}; ALTER TABLE t SET TABLESPACE xtask_introspect_space;
+             ALTER TABLE t SET TABLESPACE pg_default"
+        ),
+    );
+}
+
+#[test]
+fn a_replica_identity_index_and_a_materialized_view_clustered_on() {
+    let common = "CREATE TABLE t (a integer NOT NULL UNIQUE, b integer NOT NULL UNIQUE);
+                  CREATE MATERIALIZED VIEW mv AS SELECT a, b FROM t;
+                  CREATE INDEX mv_a ON mv (a); CREATE INDEX mv_b ON mv (b)";
+    assert_differ(
+        common,
+        "ALTER TABLE t REPLICA IDENTITY USING INDEX t_a_key; CLUSTER mv USING mv_a",
+        "ALTER TABLE t REPLICA IDENTITY USING INDEX t_b_key; CLUSTER mv USING mv_b",
+        &[
+            "materialized view mv: clustered_on",
+            "table t: replica_identity",
+        ],
+    );
+    assert_same(
+        &format!("{common}; CLUSTER mv USING mv_a"),
+        &format!("{common}; ALTER MATERIALIZED VIEW mv CLUSTER ON mv_a"),
+    );
+}
+
+/// Sequences can be unlogged from PostgreSQL 15 on.
+#[test]
+fn an_unlogged_sequence() {
+    if scratch_major() < 15 {
+        return;
+    }
+    assert_differ(
+        "",
+        "CREATE UNLOGGED SEQUENCE q",
+        "CREATE SEQUENCE q",
+        &["sequence q: persistence"],
+    );
+    assert_same(
+        "CREATE UNLOGGED SEQUENCE q",
+        "CREATE SEQUENCE q; ALTER SEQUENCE q SET UNLOGGED",
+    );
+}
+
+#[test]
+fn a_comment_on_a_composite_type_attribute() {
+    let common = "CREATE TYPE pair AS (x integer, y text)";
+    assert_differ(
+        common,
+        "COMMENT ON COLUMN pair.x IS 'the x'",
+        "COMMENT ON COLUMN pair.x IS 'the y'",
+        &["type pair: attribute_comments"],
+    );
+}
+
+#[test]
+fn a_column_defined_locally_as_well_as_inherited() {
+    let common = "CREATE TABLE parent (a integer)";
+    assert_differ(
+        common,
+        "CREATE TABLE child (a integer, b integer) INHERITS (parent)",
+        "CREATE TABLE child (b integer) INHERITS (parent)",
+        &["column child.a: inheritance"],
+    );
+    assert_same(
+        &format!("{common}; CREATE TABLE child (a integer, b integer) INHERITS (parent)"),
+        &format!(
+            "{common}; CREATE TABLE child (a integer, b integer); ALTER TABLE child INHERIT parent"
+        ),
+    );
+    let checked = "CREATE TABLE parent (a integer CONSTRAINT a_positive CHECK (a > 0))";
+    assert_differ(
+        checked,
+        "CREATE TABLE child (a integer CONSTRAINT a_positive CHECK (a > 0)) INHERITS (parent)",
+        "CREATE TABLE child () INHERITS (parent)",
+        &[
+            "column child.a: inheritance",
+            "constraint child.a_positive: inheritance",
+        ],
+    );
+    // A partition's columns are its parent's however it became one.
+    let log = "CREATE TABLE log (at date) PARTITION BY RANGE (at)";
+    assert_same(
+        &format!("{log}; CREATE TABLE log_1 PARTITION OF log FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')"),
+        &format!("{log}; CREATE TABLE log_1 (at date);
+                  ALTER TABLE log ATTACH PARTITION log_1 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')"),
     );
 }
 

@@ -12,7 +12,7 @@ pub(in crate::schema::introspect) const EVENT_TRIGGERS: KindQuery = KindQuery {
         0,
         concat!(
             "
-SELECT et.evtname::text AS name,
+SELECT quote_ident(et.evtname) AS sql_name,
        et.evtevent::text AS event,
        (SELECT string_agg(t, ', ' ORDER BY t) FROM unnest(et.evttags) t) AS tags,
        ",
@@ -20,7 +20,9 @@ SELECT et.evtname::text AS name,
             " AS function,
        CASE et.evtenabled WHEN 'O' THEN 'enabled' WHEN 'D' THEN 'disabled'
                          WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END AS enabled,
-       pg_get_userbyid(et.evtowner)::text AS owner,
+       ",
+            owner!("et.evtowner"),
+            ",
        ds.description AS comment
 FROM pg_event_trigger et",
             comment_join!("et.oid", "pg_event_trigger"),
@@ -42,8 +44,9 @@ pub(in crate::schema::introspect) const DEFAULT_PRIVILEGES: KindQuery = KindQuer
 SELECT 'on ' || CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences'
                                      WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types'
                                      WHEN 'n' THEN 'schemas' END
-       || ' for role ' || pg_get_userbyid(d.defaclrole)
-       || CASE WHEN d.defaclnamespace = 0 THEN '' ELSE ' in schema ' || n.nspname END AS name,
+       || ' for role ' || quote_ident(pg_get_userbyid(d.defaclrole))
+       || CASE WHEN d.defaclnamespace = 0 THEN ''
+               ELSE ' in schema ' || quote_ident(n.nspname) END AS name,
        (SELECT array_agg(a::text ORDER BY a::text) FROM unnest(d.defaclacl) a)::text AS acl
 FROM pg_default_acl d
 LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace",
@@ -58,7 +61,7 @@ pub(in crate::schema::introspect) const LANGUAGES: KindQuery = KindQuery {
         0,
         concat!(
             "
-SELECT l.lanname::text AS name,
+SELECT quote_ident(l.lanname) AS sql_name,
        l.lanpltrusted::text AS trusted,
        ",
             function_ref!("l.lanplcallfoid"),
@@ -69,7 +72,9 @@ SELECT l.lanname::text AS name,
        ",
             function_ref!("l.lanvalidator"),
             " AS validator,
-       pg_get_userbyid(l.lanowner)::text AS owner,
+       ",
+            owner!("l.lanowner"),
+            ",
        ds.description AS comment,
        ",
             acl!("l.lanacl", "'l'", "l.lanowner"),
@@ -93,7 +98,9 @@ pub(in crate::schema::introspect) const LARGE_OBJECTS: KindQuery = KindQuery {
         concat!(
             "
 SELECT m.oid::text AS name,
-       pg_get_userbyid(m.lomowner)::text AS owner,
+       ",
+            owner!("m.lomowner"),
+            ",
        ds.description AS comment,
        ",
             acl!("m.lomacl", "'L'", "m.lomowner"),
@@ -126,7 +133,7 @@ SELECT * FROM (
 SELECT '(current)' AS name,
        (SELECT string_agg(x, ', ' ORDER BY x) FROM pg_db_role_setting s, unnest(s.setconfig) x
         WHERE s.setdatabase = d.oid AND s.setrole = 0) AS settings,
-       (SELECT string_agg(pg_get_userbyid(s.setrole) || ': ' || x, ', '
+       (SELECT string_agg(quote_ident(pg_get_userbyid(s.setrole)) || ': ' || x, ', '
                           ORDER BY pg_get_userbyid(s.setrole), x)
         FROM pg_db_role_setting s, unnest(s.setconfig) x
         WHERE s.setdatabase = d.oid AND s.setrole <> 0) AS role_settings,

@@ -12,7 +12,7 @@ pub(in crate::schema::introspect) const WRAPPERS: KindQuery = KindQuery {
         0,
         concat!(
             "
-SELECT w.fdwname::text AS name,
+SELECT quote_ident(w.fdwname) AS sql_name,
        CASE WHEN w.fdwhandler <> 0 THEN ",
             function_ref!("w.fdwhandler"),
             " END AS handler,
@@ -22,7 +22,9 @@ SELECT w.fdwname::text AS name,
        ",
             options!("w.fdwoptions"),
             " AS options,
-       pg_get_userbyid(w.fdwowner)::text AS owner,
+       ",
+            owner!("w.fdwowner"),
+            ",
        ds.description AS comment,
        ",
             acl!("w.fdwacl", "'F'", "w.fdwowner"),
@@ -43,14 +45,16 @@ pub(in crate::schema::introspect) const SERVERS: KindQuery = KindQuery {
         0,
         concat!(
             "
-SELECT s.srvname::text AS name,
-       w.fdwname::text AS wrapper,
+SELECT quote_ident(s.srvname) AS sql_name,
+       quote_ident(w.fdwname) AS wrapper,
        s.srvtype AS type,
        s.srvversion AS version,
        ",
             redacted_options!("s.srvoptions"),
             " AS options,
-       pg_get_userbyid(s.srvowner)::text AS owner,
+       ",
+            owner!("s.srvowner"),
+            ",
        ds.description AS comment,
        ",
             acl!("s.srvacl", "'S'", "s.srvowner"),
@@ -74,7 +78,7 @@ pub(in crate::schema::introspect) const USER_MAPPINGS: KindQuery = KindQuery {
         0,
         concat!(
             "
-SELECT 'for ' || u.usename || ' server ' || u.srvname AS name,
+SELECT 'for ' || quote_ident(u.usename) || ' server ' || quote_ident(u.srvname) AS name,
        ",
             redacted_options!("u.umoptions"),
             " AS options

@@ -13,9 +13,9 @@ pub(in crate::schema::introspect) const OPERATORS: KindQuery = KindQuery {
         0,
         concat!(
             "
-SELECT ",
-            operator_name!("n.nspname", "o.oprname", "o.oprleft", "o.oprright"),
-            " AS name,
+SELECT quote_ident(n.nspname) AS sql_schema, o.oprname::text AS sql_name, ",
+            operator_arguments!("o.oprleft", "o.oprright"),
+            " AS sql_arguments,
        CASE WHEN o.oprcode <> 0 THEN ",
             function_ref!("o.oprcode"),
             " END AS function,
@@ -34,7 +34,9 @@ SELECT ",
             " END AS \"join\",
        o.oprcanhash::text AS hashes,
        o.oprcanmerge::text AS merges,
-       pg_get_userbyid(o.oprowner)::text AS owner,
+       ",
+            owner!("o.oprowner"),
+            ",
        ds.description AS comment
 FROM pg_operator o
 JOIN pg_namespace n ON n.oid = o.oprnamespace",
@@ -57,15 +59,19 @@ pub(in crate::schema::introspect) const OPERATOR_CLASSES: KindQuery = KindQuery 
         concat!(
             "
 SELECT ",
+            object_name!("n", "c.opcname"),
+            ", ",
             display_name!("n.nspname", "c.opcname"),
-            " || ' USING ' || am.amname AS name,
+            " || ' USING ' || quote_ident(am.amname) AS name,
        format_type(c.opcintype, NULL) AS type,
        c.opcdefault::text AS \"default\",
        ",
             display_name!("fn.nspname", "f.opfname"),
             " AS family,
        CASE WHEN c.opckeytype <> 0 THEN format_type(c.opckeytype, NULL) END AS storage,
-       pg_get_userbyid(c.opcowner)::text AS owner,
+       ",
+            owner!("c.opcowner"),
+            ",
        ds.description AS comment
 FROM pg_opclass c
 JOIN pg_namespace n ON n.oid = c.opcnamespace
@@ -93,8 +99,10 @@ pub(in crate::schema::introspect) const OPERATOR_FAMILIES: KindQuery = KindQuery
         concat!(
             "
 SELECT ",
+            object_name!("n", "f.opfname"),
+            ", ",
             display_name!("n.nspname", "f.opfname"),
-            " || ' USING ' || am.amname AS name,
+            " || ' USING ' || quote_ident(am.amname) AS name,
        (SELECT string_agg('OPERATOR ' || ao.amopstrategy || ' ' || ",
             operator_ref!("ao.amopopr"),
             "
@@ -115,7 +123,9 @@ SELECT ",
                           '; ' ORDER BY ap.amprocnum, format_type(ap.amproclefttype, NULL),
                                         format_type(ap.amprocrighttype, NULL))
         FROM pg_amproc ap WHERE ap.amprocfamily = f.oid) AS functions,
-       pg_get_userbyid(f.opfowner)::text AS owner,
+       ",
+            owner!("f.opfowner"),
+            ",
        ds.description AS comment
 FROM pg_opfamily f
 JOIN pg_namespace n ON n.oid = f.opfnamespace

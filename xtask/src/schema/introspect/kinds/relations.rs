@@ -14,8 +14,8 @@ pub(in crate::schema::introspect) const RULES: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "c.relname"),
-            " || '.' || r.rulename AS name, ",
+            member_name!("n", "c.relname", "r.rulename"),
+            ", ",
             display_name!("n.nspname", "c.relname"),
             " AS \"table\",
        pg_get_ruledef(r.oid, true) AS definition,
@@ -43,13 +43,15 @@ pub(in crate::schema::introspect) const STATISTICS: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "s.stxname"),
-            " AS name, ",
+            object_name!("n", "s.stxname"),
+            ", ",
             display_name!("cn.nspname", "c.relname"),
             " AS \"table\",
        pg_get_statisticsobjdef(s.oid) AS definition,
        NULLIF(s.stxstattarget, -1)::text AS statistics,
-       pg_get_userbyid(s.stxowner)::text AS owner,
+       ",
+            owner!("s.stxowner"),
+            ",
        ds.description AS comment
 FROM pg_statistic_ext s
 JOIN pg_namespace n ON n.oid = s.stxnamespace

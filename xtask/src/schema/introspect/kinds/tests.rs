@@ -4,10 +4,11 @@
 //! their final name) compare equal.
 
 use super::{present_kinds, KINDS};
+use crate::pg::Capabilities;
 use crate::pg::{ScratchServer, ServerOptions};
 use crate::schema::diff::SchemaDiff;
 use crate::schema::introspect::introspect;
-use crate::schema::introspect::tests::{differences, TestDatabase, TestRole};
+use crate::schema::introspect::tests::{differences, scratch_major, TestDatabase, TestRole};
 use crate::schema::model::ObjectKind;
 
 /// Setup shared by both sides, the statements of one side, of the other, and what the
@@ -118,10 +119,20 @@ DO $$ BEGIN
 END $$;
 "#;
 
+/// [`EVERY_KIND`] as the scratch server's major can make it: publications have column lists
+/// and row filters from PostgreSQL 15 on.
+fn every_kind() -> String {
+    match scratch_major() {
+        15.. => EVERY_KIND.to_owned(),
+        _ => EVERY_KIND.replace("FOR TABLE t (id, a) WHERE (a > 0)", "FOR TABLE t"),
+    }
+}
+
 #[test]
 fn every_kind_is_read_and_named() {
     let me = me();
-    let schema = TestDatabase::schema_after(EVERY_KIND);
+    let major = scratch_major();
+    let schema = TestDatabase::schema_after(&every_kind());
     let property = |id: &str, key: &str| {
         let object = schema.objects.values().find(|o| o.id.to_string() == id);
         let object = object.unwrap_or_else(|| panic!("{id} missing: {schema:#?}"));
@@ -142,7 +153,11 @@ fn every_kind_is_read_and_named() {
         (
             &format!("default privileges on tables for role {me}"),
             "acl",
-            &format!("{{=r/{me},{me}=arwdDxt/{me}}}"),
+            // MAINTAIN (`m`) is a table privilege from PostgreSQL 17 on.
+            &match major {
+                17.. => format!("{{=r/{me},{me}=arwdDxtm/{me}}}"),
+                _ => format!("{{=r/{me},{me}=arwdDxt/{me}}}"),
+            },
         ),
         (
             &format!("default privileges on sequences for role {me} in schema auth"),
@@ -150,7 +165,12 @@ fn every_kind_is_read_and_named() {
             &format!("{{=U/{me}}}"),
         ),
         ("collation ci", "deterministic", "false"),
-        ("collation ci", "locale", "und-u-ks-level2"),
+        // Before PostgreSQL 15, an ICU collation's locale is its lc_collate.
+        (
+            "collation ci",
+            if major >= 15 { "locale" } else { "lc_collate" },
+            "und-u-ks-level2",
+        ),
         ("collation auth.posix_c", "lc_collate", "C"),
         ("cast (text AS mood)", "context", "assignment"),
         ("operator ===(text, text)", "commutator", "===(text, text)"),
@@ -188,7 +208,15 @@ fn every_kind_is_read_and_named() {
         ),
         ("statistics t_ab", "statistics", "500"),
         ("publication pub_all", "all_tables", "true"),
-        ("publication pub_t", "tables", "t (a, id) WHERE (a > 0)"),
+        (
+            "publication pub_t",
+            "tables",
+            if major >= 15 {
+                "t (a, id) WHERE (a > 0)"
+            } else {
+                "t"
+            },
+        ),
         ("publication pub_t", "publish", "insert, update"),
         ("subscription sub", "publications", "pub_t"),
         ("foreign data wrapper w", "options", "debug=true"),
@@ -220,12 +248,13 @@ fn assert_no_secret(text: &str) {
     }
 }
 
-/// The kinds whose presence test says the database has some, on a PostgreSQL 15 server.
+/// The kinds whose presence test says the database has some, on the scratch server.
 fn present(setup: &str) -> Vec<ObjectKind> {
     let mut db = TestDatabase::create();
     db.client().batch_execute(setup).expect("setup");
     let mut tx = db.client().transaction().expect("a transaction");
-    let kinds = present_kinds(&mut tx, 15).expect("the presence query");
+    let kinds = present_kinds(&mut tx, Capabilities::of(scratch_major() * 10_000))
+        .expect("the presence query");
     kinds.into_iter().map(|(kind, _)| kind).collect()
 }
 
@@ -233,7 +262,7 @@ fn present(setup: &str) -> Vec<ObjectKind> {
 fn only_the_kinds_a_database_has_are_read() {
     assert_eq!(present(""), []);
     assert_eq!(present("CREATE TABLE t (a integer)"), []);
-    let every = present(EVERY_KIND);
+    let every = present(&every_kind());
     let expected: Vec<ObjectKind> = KINDS
         .iter()
         .map(|k| k.kind)
@@ -455,7 +484,13 @@ fn collations() {
                 CI,
                 "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level1',
                                       deterministic = false)",
-                &["collation ci: locale"],
+                // Before PostgreSQL 15, an ICU collation's locale is its lc_collate and
+                // lc_ctype.
+                if scratch_major() >= 15 {
+                    &["collation ci: locale"]
+                } else {
+                    &["collation ci: lc_collate", "collation ci: lc_ctype"]
+                },
             ),
             (
                 "",
@@ -467,14 +502,24 @@ fn collations() {
                 "",
                 "CREATE COLLATION c (locale = 'C')",
                 "CREATE COLLATION c (provider = icu, locale = 'und')",
-                &[
-                    "collation c: encoding",
-                    "collation c: lc_collate",
-                    "collation c: lc_ctype",
-                    "collation c: locale",
-                    "collation c: provider",
-                    "collation c: version",
-                ],
+                if scratch_major() >= 15 {
+                    &[
+                        "collation c: encoding",
+                        "collation c: lc_collate",
+                        "collation c: lc_ctype",
+                        "collation c: locale",
+                        "collation c: provider",
+                        "collation c: version",
+                    ]
+                } else {
+                    &[
+                        "collation c: encoding",
+                        "collation c: lc_collate",
+                        "collation c: lc_ctype",
+                        "collation c: provider",
+                        "collation c: version",
+                    ]
+                },
             ),
             (
                 CI,
@@ -611,7 +656,8 @@ fn casts_and_operators() {
                      AS 'SELECT lower($1) = lower($2)';
                  CREATE OPERATOR === (LEFTARG = text, RIGHTARG = text, FUNCTION = ci_eq,
                                       COMMUTATOR = ===, NEGATOR = !==);
-                 CREATE OPERATOR !== (LEFTARG = text, RIGHTARG = text, FUNCTION = ci_eq)",
+                 CREATE OPERATOR !== (LEFTARG = text, RIGHTARG = text, FUNCTION = ci_eq,
+                                      NEGATOR = ===)",
                 "CREATE FUNCTION ci_eq(text, text) RETURNS boolean IMMUTABLE LANGUAGE sql
                      AS 'SELECT lower($1) = lower($2)';
                  CREATE OPERATOR public.!== (PROCEDURE = public.ci_eq,
@@ -796,24 +842,40 @@ fn statistics_objects() {
     );
 }
 
+/// Column lists, row filters and schemas are PostgreSQL 15's; before it, only the rest.
 #[test]
 fn publications() {
     const T: &str = "CREATE TABLE t (id integer PRIMARY KEY, a integer);
                      CREATE TABLE u (id integer PRIMARY KEY);
                      CREATE SCHEMA auth";
-    check(
-        &[
-            (
-                T,
-                "CREATE PUBLICATION p FOR TABLE t",
-                "CREATE PUBLICATION p FOR TABLE t, u",
-                &["publication p: tables"],
-            ),
+    let mut changes: Vec<Change> = vec![
+        (
+            T,
+            "CREATE PUBLICATION p FOR TABLE t",
+            "CREATE PUBLICATION p FOR TABLE t, u",
+            &["publication p: tables"],
+        ),
+        (
+            T,
+            "CREATE PUBLICATION p FOR TABLE t WITH (publish = 'insert')",
+            "CREATE PUBLICATION p FOR TABLE t WITH (publish_via_partition_root = true)",
+            &["publication p: publish", "publication p: via_root"],
+        ),
+        (
+            T,
+            "CREATE PUBLICATION pub_all FOR ALL TABLES",
+            "",
+            &["- publication pub_all"],
+        ),
+    ];
+    let mut same: Vec<Same> = Vec::new();
+    if scratch_major() >= 15 {
+        changes.extend([
             (
                 T,
                 "CREATE PUBLICATION p FOR TABLE t (id, a)",
                 "CREATE PUBLICATION p FOR TABLE t (id)",
-                &["publication p: tables"],
+                &["publication p: tables"][..],
             ),
             (
                 T,
@@ -823,24 +885,12 @@ fn publications() {
             ),
             (
                 T,
-                "CREATE PUBLICATION p FOR TABLE t WITH (publish = 'insert')",
-                "CREATE PUBLICATION p FOR TABLE t WITH (publish_via_partition_root = true)",
-                &["publication p: publish", "publication p: via_root"],
-            ),
-            (
-                T,
                 "CREATE PUBLICATION p FOR ALL TABLES",
                 "CREATE PUBLICATION p FOR TABLES IN SCHEMA auth",
                 &["publication p: all_tables", "publication p: schemas"],
             ),
-            (
-                T,
-                "CREATE PUBLICATION pub_all FOR ALL TABLES",
-                "",
-                &["- publication pub_all"],
-            ),
-        ],
-        &[(
+        ]);
+        same.push((
             "CREATE TABLE t (id integer PRIMARY KEY, a integer);
              CREATE TABLE u (id integer PRIMARY KEY);
              CREATE PUBLICATION p FOR TABLE t (a, id) WHERE (a > 0), u
@@ -851,8 +901,9 @@ fn publications() {
              ALTER PUBLICATION p0 ADD TABLE u;
              ALTER PUBLICATION p0 ADD TABLE t (id, a) WHERE (a > 0);
              ALTER PUBLICATION p0 RENAME TO p",
-        )],
-    );
+        ));
+    }
+    check(&changes, &same);
 }
 
 /// A subscription that a migration can create: not connected, so no publisher is needed.
@@ -1184,6 +1235,9 @@ fn database_settings_and_grants() {
 /// Parameter grants belong to the cluster: this test has a cluster of its own.
 #[test]
 fn grants_on_parameters() {
+    if scratch_major() < 15 {
+        return; // GRANT ... ON PARAMETER is PostgreSQL 15's.
+    }
     let server = ScratchServer::start(&ServerOptions::default()).expect("a throwaway cluster");
     let read = |sql: &str| {
         let database = server.create_database("parameters").expect("a database");
@@ -1203,4 +1257,91 @@ fn grants_on_parameters() {
     );
     assert_eq!(differences(&granted, &other), ["parameter work_mem: acl"]);
     assert_eq!(differences(&granted, &none), ["- parameter work_mem"]);
+}
+
+#[test]
+fn foreign_tables() {
+    const S: &str = "CREATE FOREIGN DATA WRAPPER w;
+                     CREATE SERVER s FOREIGN DATA WRAPPER w;
+                     CREATE SERVER s2 FOREIGN DATA WRAPPER w";
+    check(
+        &[
+            (
+                S,
+                "CREATE FOREIGN TABLE ft (x integer) SERVER s OPTIONS (filename '/a')",
+                "CREATE FOREIGN TABLE ft (x integer) SERVER s2 OPTIONS (filename '/b')",
+                &["table ft: fdw_options", "table ft: server"],
+            ),
+            (
+                S,
+                "CREATE FOREIGN TABLE ft (x integer OPTIONS (column_name 'X')) SERVER s",
+                "CREATE FOREIGN TABLE ft (x integer) SERVER s",
+                &["column ft.x: fdw_options"],
+            ),
+        ],
+        &[(
+            "CREATE FOREIGN DATA WRAPPER w; CREATE SERVER s FOREIGN DATA WRAPPER w;
+             CREATE FOREIGN TABLE ft (x integer OPTIONS (a '1', b '2')) SERVER s
+                 OPTIONS (filename '/a', format 'csv')",
+            "CREATE FOREIGN DATA WRAPPER w; CREATE SERVER s FOREIGN DATA WRAPPER w;
+             CREATE FOREIGN TABLE ft0 (x integer OPTIONS (b '2')) SERVER s
+                 OPTIONS (format 'csv');
+             ALTER FOREIGN TABLE ft0 ALTER COLUMN x OPTIONS (ADD a '1');
+             ALTER FOREIGN TABLE ft0 OPTIONS (ADD filename '/a');
+             ALTER FOREIGN TABLE ft0 RENAME TO ft",
+        )],
+    );
+}
+
+#[test]
+fn names_are_quoted_as_postgresql_quotes_them() {
+    let schema = TestDatabase::schema_after(
+        r#"CREATE SCHEMA "My Schema";
+           CREATE TABLE "T" (a integer);
+           CREATE RULE "No Delete" AS ON DELETE TO "T" DO INSTEAD NOTHING;
+           CREATE COLLATION "ci.x" (locale = 'C');
+           CREATE PUBLICATION "Pub All" FOR TABLE "T";
+           CREATE TEXT SEARCH CONFIGURATION "My Schema".cfg (PARSER = default);
+           CREATE FUNCTION "My Schema".eq(text, text) RETURNS boolean LANGUAGE sql
+               AS 'SELECT $1 = $2';
+           CREATE OPERATOR "My Schema".=== (LEFTARG = text, RIGHTARG = text,
+                                            FUNCTION = "My Schema".eq);
+           CREATE OPERATOR CLASS "My Schema"."Int Ops" FOR TYPE int4 USING btree AS
+               OPERATOR 1 <;
+           CREATE STATISTICS "S.1" ON a, (a + 1) FROM "T";
+           ALTER DEFAULT PRIVILEGES IN SCHEMA "My Schema" GRANT SELECT ON TABLES TO PUBLIC"#,
+    );
+    let names: Vec<String> = schema.objects.keys().map(ToString::to_string).collect();
+    for expected in [
+        r#"rule "T"."No Delete""#,
+        r#"collation "ci.x""#,
+        r#"publication "Pub All""#,
+        r#"text search configuration "My Schema".cfg"#,
+        r#"operator "My Schema".===(text, text)"#,
+        r#"operator class "My Schema"."Int Ops" USING btree"#,
+        r#"operator family "My Schema"."Int Ops" USING btree"#,
+        r#"statistics "S.1""#,
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing: {names:#?}"
+        );
+    }
+    let me = me();
+    assert!(
+        names.contains(&format!(
+            r#"default privileges on tables for role {me} in schema "My Schema""#
+        )),
+        "{names:#?}"
+    );
+    let publication = schema
+        .objects
+        .values()
+        .find(|o| o.id.name == r#""Pub All""#);
+    assert_eq!(
+        publication
+            .and_then(|o| o.properties.get("tables"))
+            .map(String::as_str),
+        Some(r#""T""#)
+    );
 }

@@ -15,8 +15,8 @@ pub(in crate::schema::introspect) const CONFIGURATIONS: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "c.cfgname"),
-            " AS name,
+            object_name!("n", "c.cfgname"),
+            ",
        ",
             display_name!("pn.nspname", "p.prsname"),
             " AS parser,
@@ -30,7 +30,9 @@ SELECT ",
               WHERE m.mapcfg = c.oid
               GROUP BY m.maptokentype) m
         JOIN ts_token_type(c.cfgparser) tt ON tt.tokid = m.maptokentype) AS mappings,
-       pg_get_userbyid(c.cfgowner)::text AS owner,
+       ",
+            owner!("c.cfgowner"),
+            ",
        ds.description AS comment
 FROM pg_ts_config c
 JOIN pg_namespace n ON n.oid = c.cfgnamespace
@@ -54,13 +56,15 @@ pub(in crate::schema::introspect) const DICTIONARIES: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "d.dictname"),
-            " AS name,
+            object_name!("n", "d.dictname"),
+            ",
        ",
             display_name!("tn.nspname", "t.tmplname"),
             " AS template,
        d.dictinitoption AS options,
-       pg_get_userbyid(d.dictowner)::text AS owner,
+       ",
+            owner!("d.dictowner"),
+            ",
        ds.description AS comment
 FROM pg_ts_dict d
 JOIN pg_namespace n ON n.oid = d.dictnamespace
@@ -84,8 +88,8 @@ pub(in crate::schema::introspect) const PARSERS: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "p.prsname"),
-            " AS name,
+            object_name!("n", "p.prsname"),
+            ",
        ",
             function_ref!("p.prsstart"),
             " AS start,
@@ -122,8 +126,8 @@ pub(in crate::schema::introspect) const TEMPLATES: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "t.tmplname"),
-            " AS name,
+            object_name!("n", "t.tmplname"),
+            ",
        CASE WHEN t.tmplinit <> 0 THEN ",
             function_ref!("t.tmplinit"),
             " END AS init,

@@ -16,8 +16,8 @@ pub(in crate::schema::introspect) const RANGE_TYPES: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "t.typname"),
-            " AS name,
+            object_name!("n", "t.typname"),
+            ",
        format_type(r.rngsubtype, NULL) AS subtype,
        ",
             display_name!("opn.nspname", "opc.opcname"),
@@ -30,7 +30,9 @@ SELECT ",
             function_ref!("r.rngsubdiff"),
             " END AS subtype_diff,
        format_type(r.rngmultitypid, NULL) AS multirange,
-       pg_get_userbyid(t.typowner)::text AS owner,
+       ",
+            owner!("t.typowner"),
+            ",
        ds.description AS comment,
        ",
             acl!("t.typacl", "'T'", "t.typowner"),
@@ -50,15 +52,15 @@ WHERE ",
     )],
 };
 
-/// Collations, given the catalog column that holds an ICU locale (`$locale`, NULL before
-/// PostgreSQL 15) and the one that holds ICU rules (`$rules`, NULL before 16).
+/// Collations, given the catalog column that holds an ICU locale (`$locale`: none before
+/// PostgreSQL 15, renamed in 17); ICU rules came in 16.
 macro_rules! collations {
-    ($locale:literal, $rules:literal) => {
+    ($locale:literal) => {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "c.collname"),
-            " AS name,
+            object_name!("n", "c.collname"),
+            ",
        CASE c.collprovider WHEN 'c' THEN 'libc' WHEN 'i' THEN 'icu' WHEN 'b' THEN 'builtin'
                            WHEN 'd' THEN 'default' END AS provider,
        c.collcollate AS lc_collate,
@@ -66,14 +68,14 @@ SELECT ",
        ",
             $locale,
             "::text AS locale,
-       ",
-            $rules,
-            "::text AS icu_rules,
+       {{c.collicurules}} AS icu_rules,
        c.collisdeterministic::text AS deterministic,
        CASE WHEN c.collencoding <> -1 THEN pg_encoding_to_char(c.collencoding)::text END
            AS encoding,
        c.collversion AS version,
-       pg_get_userbyid(c.collowner)::text AS owner,
+       ",
+            owner!("c.collowner"),
+            ",
        ds.description AS comment
 FROM pg_collation c
 JOIN pg_namespace n ON n.oid = c.collnamespace",
@@ -93,10 +95,9 @@ pub(in crate::schema::introspect) const COLLATIONS: KindQuery = KindQuery {
     kind: ObjectKind::Collation,
     present: "EXISTS (SELECT 1 FROM pg_collation WHERE oid >= 16384)",
     queries: &[
-        (17, collations!("c.colllocale", "c.collicurules")),
-        (16, collations!("c.colliculocale", "c.collicurules")),
-        (15, collations!("c.colliculocale", "NULL")),
-        (0, collations!("NULL", "NULL")),
+        (17, collations!("c.colllocale")),
+        (15, collations!("c.colliculocale")),
+        (0, collations!("NULL")),
     ],
 };
 
@@ -136,15 +137,17 @@ pub(in crate::schema::introspect) const CONVERSIONS: KindQuery = KindQuery {
         concat!(
             "
 SELECT ",
-            display_name!("n.nspname", "c.conname"),
-            " AS name,
+            object_name!("n", "c.conname"),
+            ",
        pg_encoding_to_char(c.conforencoding)::text AS source,
        pg_encoding_to_char(c.contoencoding)::text AS destination,
        ",
             function_ref!("c.conproc"),
             " AS function,
        c.condefault::text AS \"default\",
-       pg_get_userbyid(c.conowner)::text AS owner,
+       ",
+            owner!("c.conowner"),
+            ",
        ds.description AS comment
 FROM pg_conversion c
 JOIN pg_namespace n ON n.oid = c.connamespace",
@@ -165,7 +168,7 @@ pub(in crate::schema::introspect) const ACCESS_METHODS: KindQuery = KindQuery {
         0,
         concat!(
             "
-SELECT a.amname::text AS name,
+SELECT quote_ident(a.amname) AS sql_name,
        CASE a.amtype WHEN 'i' THEN 'index' WHEN 't' THEN 'table' END AS type,
        ",
             function_ref!("a.amhandler"),

@@ -1,13 +1,13 @@
 //! A process-wide registry of cleanups (stop a cluster, drop a database) that run either
 //! when their guard is dropped or, on Ctrl-C (SIGINT, and SIGTERM or SIGHUP alike), from
-//! the signal handler before we exit.
+//! the signal handler before we exit; and what the rest of the process does meanwhile.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once, PoisonError, RwLock};
 
 /// Exit code of a process ended by SIGINT, as shells report it.
-const INTERRUPTED_EXIT_CODE: i32 = 130;
+const INTERRUPTED_EXIT_CODE: i32 = crate::exit::INTERRUPTED as i32;
 
 type Cleanup = Box<dyn FnOnce() + Send>;
 
@@ -40,6 +40,18 @@ impl CleanupGuard {
     /// taken the cleanups it runs, and whatever the caller was about to create would be
     /// left behind.
     pub(crate) fn register(cleanup: impl FnOnce() + Send + 'static) -> CleanupGuard {
+        let ((), guard) = CleanupGuard::register_with(|| Ok(((), cleanup)))
+            .unwrap_or_else(|never: anyhow::Error| unreachable!("{never}"));
+        guard
+    }
+
+    /// Runs `create`, which makes something and returns it with its cleanup, and registers
+    /// that cleanup, as one step for the Ctrl-C handler: it runs either before `create`
+    /// (which then does not run) or after the cleanup is registered, never in between,
+    /// which would leave what `create` made behind. `create` must be quick.
+    pub(crate) fn register_with<T, C: FnOnce() + Send + 'static>(
+        create: impl FnOnce() -> anyhow::Result<(T, C)>,
+    ) -> anyhow::Result<(T, CleanupGuard)> {
         install_interrupt_handler();
         let mut registry = loop {
             let registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
@@ -49,10 +61,11 @@ impl CleanupGuard {
             drop(registry);
             yield_to_interruption();
         };
+        let (created, cleanup) = create()?;
         let id = registry.next_id;
         registry.next_id += 1;
         registry.pending.insert(id, Box::new(cleanup));
-        CleanupGuard { id }
+        Ok((created, CleanupGuard { id }))
     }
 }
 
