@@ -218,6 +218,7 @@ fn no_spelling_of_a_database_url_prints_its_password() {
             let mut command = Command::cargo_bin("xtask").unwrap();
             command
                 .env_remove("DATABASE_URL")
+                .env_remove("XTASK_DATABASE_URL")
                 .timeout(Duration::from_secs(120))
                 .arg("--root")
                 .arg(root.path())
@@ -234,7 +235,7 @@ fn no_spelling_of_a_database_url_prints_its_password() {
                     .arg(root.path().join("new"));
             }
             match through_env {
-                true => command.env("DATABASE_URL", url),
+                true => command.env("XTASK_DATABASE_URL", url),
                 false => command.arg("--database-url").arg(url),
             };
             let output = command.output().unwrap();

@@ -16,7 +16,12 @@ use crate::pg;
 #[derive(Debug, Args)]
 pub struct Clean {
     /// Also drop this server's scratch databases left by runs of this machine that died
-    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "XTASK_DATABASE_URL",
+        hide_env_values = true
+    )]
     database_url: Option<String>,
 }
 
