@@ -32,8 +32,9 @@ verify: setup
 analysis: setup
 	$(CARGO) xtask analyze --output docs/history-analysis.md
 
+# `failpoints` lets the end-to-end tests kill the binary at every step of the swap.
 test: setup
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --features xtask/failpoints
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use walkdir::WalkDir;
 
-use super::journal::failpoint;
+use super::failpoint;
 
 /// Replaces `path` with `contents` so that a reader sees the old file or the new one,
 /// never a torn one: a sibling temp file is written, fsynced, renamed over the target.
@@ -99,7 +99,7 @@ pub fn copy_dir(from: &Path, to: &Path, copying_failpoint: &str) -> anyhow::Resu
             sync_file(&target)?;
             copied_files += 1;
             if copied_files == 1 {
-                failpoint(copying_failpoint);
+                failpoint::hit(copying_failpoint);
             }
         } else {
             bail!(
@@ -135,7 +135,7 @@ pub fn remove_dir(dir: &Path, removing_failpoint: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot remove {}", entry.path().display()))?;
         removed_files += 1;
         if removed_files == 1 {
-            failpoint(removing_failpoint);
+            failpoint::hit(removing_failpoint);
         }
     }
     sync_parent(dir)

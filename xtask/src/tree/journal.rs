@@ -10,16 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::BaselineRecord;
 use super::durable;
+#[cfg(test)]
+use super::failpoint;
 use super::lock::LockRecord;
 use super::JOURNAL_FILE;
-
-/// Set to a failpoint name in a debug build to have the process SIGKILL itself there.
-#[cfg(debug_assertions)]
-pub const FAILPOINT_VAR: &str = "XTASK_FAILPOINT";
-/// Set to `STOP` beside `XTASK_FAILPOINT` to have the process stop itself there instead,
-/// until sent SIGCONT: a run frozen half-way, as a second run sees it.
-#[cfg(debug_assertions)]
-pub const FAILPOINT_SIGNAL_VAR: &str = "XTASK_FAILPOINT_SIGNAL";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -242,21 +236,18 @@ impl fmt::Display for Journal {
 }
 
 #[cfg(test)]
-/// Every failpoint an operation can reach with this plan, in the order they are reached:
-/// `<operation>:after-begin`, then for each step `i` (from 1): `<operation>:during-step-<i>`
-/// when the step copies or removes a directory (hit after its first file), then
-/// `<operation>:before-record-step-<i>` (step done, journal not yet updated) and
-/// `<operation>:after-step-<i>`.
+/// Every failpoint an operation can reach with this plan, in the order they are reached
+/// (see `failpoint` for the names).
 pub fn failpoints(operation: Operation, steps: &[Step]) -> Vec<String> {
     let name = operation.name();
-    let mut names = vec![format!("{name}:after-begin")];
+    let mut names = vec![failpoint::after_begin(name)];
     for (index, step) in steps.iter().enumerate() {
         let number = index + 1;
         if works_file_by_file(operation, *step) {
-            names.push(format!("{name}:during-step-{number}"));
+            names.push(failpoint::during_step(name, number));
         }
-        names.push(format!("{name}:before-record-step-{number}"));
-        names.push(format!("{name}:after-step-{number}"));
+        names.push(failpoint::before_record_step(name, number));
+        names.push(failpoint::after_step(name, number));
     }
     names
 }
@@ -272,26 +263,4 @@ fn works_file_by_file(operation: Operation, step: Step) -> bool {
             Step::BackUpHistory | Step::RemoveHistoryCopy
         ) | (Operation::Retire, Step::RemoveRetiredHistory)
     )
-}
-
-/// In a debug build, kills the process with SIGKILL when `XTASK_FAILPOINT` names this
-/// point: the tests use it to prove that a run cut off there loses nothing.
-pub fn failpoint(name: &str) {
-    #[cfg(debug_assertions)]
-    if std::env::var_os(FAILPOINT_VAR).is_some_and(|wanted| wanted == name) {
-        let pid = std::process::id().to_string();
-        let stop = std::env::var_os(FAILPOINT_SIGNAL_VAR).is_some_and(|signal| signal == "STOP");
-        let signal = if stop { "-STOP" } else { "-9" };
-        let _ = std::process::Command::new("kill")
-            .args([signal, &pid])
-            .status();
-        if stop {
-            // Continued by SIGCONT: the run goes on from here.
-            return;
-        }
-        // The signal is delivered before `kill` returns; should it have failed, stop anyway.
-        std::process::abort();
-    }
-    #[cfg(not(debug_assertions))]
-    let _ = name;
 }

@@ -16,6 +16,7 @@
 
 pub mod baseline;
 mod durable;
+mod failpoint;
 pub mod journal;
 pub mod lock;
 pub mod manifest;

@@ -31,8 +31,8 @@
 //! An interrupted consolidation can be finished (`finish`) or undone (`undo`, which undoes
 //! the steps newest first); an interrupted rollback or undo can only be finished.
 //!
-//! Failpoints (debug builds, `XTASK_FAILPOINT=<name>`, see `journal::failpoints`), `i` being
-//! the step's number in its operation's plan:
+//! Failpoints (with the `failpoints` feature, `XTASK_FAILPOINT=<name>`, see `failpoint`),
+//! `i` being the step's number in its operation's plan:
 //! - `consolidate:after-begin`, `consolidate:during-step-1` (backup half copied),
 //!   `consolidate:during-step-5` (history copy half removed), and for i in 1..=5
 //!   `consolidate:before-record-step-<i>`, `consolidate:after-step-<i>`;
@@ -52,9 +52,8 @@ use anyhow::{bail, Context};
 
 use super::baseline::BaselineRecord;
 use super::durable;
-use super::journal::{
-    failpoint, Journal, Operation, Step, CONSOLIDATE_STEPS, RETIRE_STEPS, ROLLBACK_STEPS,
-};
+use super::failpoint;
+use super::journal::{Journal, Operation, Step, CONSOLIDATE_STEPS, RETIRE_STEPS, ROLLBACK_STEPS};
 use super::lock::LockRecord;
 use super::manifest::{list_changes, Manifest, ManifestChange};
 use super::writer::WriterLock;
@@ -332,7 +331,7 @@ fn interrupted(tree: &Tree) -> anyhow::Result<Journal> {
 
 fn begin(tree: &Tree, journal: Journal) -> anyhow::Result<()> {
     journal.write(&tree.root)?;
-    failpoint(&format!("{}:after-begin", journal.operation.name()));
+    failpoint::hit(&failpoint::after_begin(journal.operation.name()));
     run(tree, journal)
 }
 
@@ -344,7 +343,7 @@ fn run(tree: &Tree, mut journal: Journal) -> anyhow::Result<()> {
     while journal.completed < journal.steps.len() {
         let number = journal.completed + 1;
         let step = journal.steps[journal.completed];
-        let during = format!("{name}:during-step-{number}");
+        let during = failpoint::during_step(name, number);
         let done = if journal.operation == Operation::UndoConsolidate {
             undo_step(&tree, &journal, step, &during)
         } else {
@@ -358,10 +357,10 @@ fn run(tree: &Tree, mut journal: Journal) -> anyhow::Result<()> {
                 journal
             )
         })?;
-        failpoint(&format!("{name}:before-record-step-{number}"));
+        failpoint::hit(&failpoint::before_record_step(name, number));
         journal.completed = number;
         journal.write(&tree.root)?;
-        failpoint(&format!("{name}:after-step-{number}"));
+        failpoint::hit(&failpoint::after_step(name, number));
     }
     Journal::remove(&tree.root)
 }

@@ -12,9 +12,8 @@ use std::process::Command;
 use tempfile::TempDir;
 use walkdir::WalkDir;
 
-use super::journal::{
-    failpoints, Operation, CONSOLIDATE_STEPS, FAILPOINT_SIGNAL_VAR, FAILPOINT_VAR, ROLLBACK_STEPS,
-};
+use super::failpoint;
+use super::journal::{failpoints, Operation, CONSOLIDATE_STEPS, ROLLBACK_STEPS};
 use super::lock::tests::sample;
 use super::swap::{recover, undo, RollbackOutcome};
 use super::*;
@@ -383,7 +382,7 @@ fn spawn_operation(tree: &Tree, operation: Operation) -> Command {
 /// `failpoint`.
 fn kill_at(tree: &Tree, operation: Operation, failpoint: &str) {
     let output = spawn_operation(tree, operation)
-        .env(FAILPOINT_VAR, failpoint)
+        .env(failpoint::VAR, failpoint)
         .output()
         .unwrap();
     assert_eq!(
@@ -591,19 +590,6 @@ fn recovery_uses_the_staging_directory_the_journal_names() {
     assert!(!configured_otherwise.staging.exists());
 }
 
-#[test]
-fn failpoints_are_documented_by_their_names() {
-    let names = failpoints(Operation::Consolidate, &CONSOLIDATE_STEPS);
-    assert_eq!(names.first().unwrap(), "consolidate:after-begin");
-    assert!(names.contains(&"consolidate:during-step-1".to_owned()));
-    assert!(names.contains(&"consolidate:after-step-3".to_owned()));
-    assert_eq!(names.len(), 1 + 5 * 2 + 2);
-    assert_eq!(
-        failpoints(Operation::Rollback, &ROLLBACK_STEPS).len(),
-        1 + 4 * 2
-    );
-}
-
 // One writer, and what a second run sees.
 
 #[test]
@@ -636,8 +622,8 @@ fn a_journal_whose_writer_is_alive_is_in_progress_not_interrupted() {
     }
     let (_root, tree) = staged_tree();
     let mut child = spawn_operation(&tree, Operation::Consolidate)
-        .env(FAILPOINT_VAR, "consolidate:after-step-3")
-        .env(FAILPOINT_SIGNAL_VAR, "STOP")
+        .env(failpoint::VAR, "consolidate:after-step-3")
+        .env(failpoint::SIGNAL_VAR, "STOP")
         .spawn()
         .unwrap();
     let pid = child.id();
