@@ -81,6 +81,37 @@ fn a_failure_under_json_is_one_json_error_on_stdout_and_nothing_on_stderr() {
 }
 
 #[test]
+fn completions_are_printed_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _cargo__xtask"),
+        ("zsh", "#compdef cargo-xtask"),
+        ("fish", "complete -c cargo-xtask"),
+    ] {
+        let output = xtask().args(["completions", shell]).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        let script = String::from_utf8_lossy(&output.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(script.contains("consolidate"), "{shell}: {script}");
+    }
+}
+
+#[test]
+fn a_typo_is_pointed_at_the_documented_flag_not_a_hidden_alias() {
+    let output = xtask()
+        .args(["consolidate", "--fro", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("'--staging'"), "{stderr}");
+    assert!(!stderr.contains("--from"), "{stderr}");
+    // Where --from is the documented name, it stays the suggestion.
+    let output = xtask().args(["generate", "--fro", "x"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("'--from'"), "{stderr}");
+}
+
+#[test]
 fn help_documents_every_exit_status() {
     let output = xtask().arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&output.stdout);
