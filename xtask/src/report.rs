@@ -25,6 +25,11 @@ pub enum Format {
 
 #[derive(Serialize)]
 pub struct Report<'a> {
+    /// Raised when a key changes meaning or goes away, so CI scripts can check it.
+    pub format_version: u32,
+    /// consolidate only: whether the consolidated set was swapped into place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swapped: Option<bool>,
     /// True when nothing fails: no difference left once notes and accepted ones are set
     /// aside, no stale accepted entry, and nothing contradicting the lock record.
     pub equal: bool,
@@ -102,6 +107,8 @@ impl<'a> Report<'a> {
             .filter(|d| !strict_column_order && d.is_column_order())
             .collect();
         Report {
+            format_version: ui::JSON_FORMAT_VERSION,
+            swapped: None,
             equal,
             old: SideReport::new(chains.0, &comparison.old),
             new: SideReport::new(chains.1, &comparison.new),

@@ -77,6 +77,9 @@ pub fn quiet_about_closed_pipes() {
     }));
 }
 
+/// The `format_version` of every JSON document printed.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
 /// An error as JSON: a failing migration comes with its file, line and column as fields.
 fn print_error_json(err: &anyhow::Error) {
     let migration = err
@@ -95,6 +98,7 @@ fn print_error_json(err: &anyhow::Error) {
             })
         });
     let report = serde_json::json!({
+        "format_version": JSON_FORMAT_VERSION,
         "error": err.to_string(),
         "causes": err.chain().skip(1).map(ToString::to_string).collect::<Vec<_>>(),
         "migration": migration,

@@ -62,8 +62,9 @@ fn a_failure_under_json_is_one_json_error_on_stdout_and_nothing_on_stderr() {
     let object = error.as_object().unwrap();
     assert_eq!(
         object.keys().collect::<Vec<_>>(),
-        ["causes", "error", "migration"]
+        ["causes", "error", "format_version", "migration"]
     );
+    assert_eq!(error["format_version"], 1);
     assert!(
         error["error"].as_str().unwrap().contains("replay"),
         "{error:#}"
