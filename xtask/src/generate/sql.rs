@@ -278,8 +278,135 @@ fn push_owner(block: &mut Block, props: &mut Props<'_>, target: impl FnOnce() ->
     }
 }
 
-/// Privileges differ from the defaults: GRANTs are not written yet, so the object is
-/// refused by name rather than written without them.
+/// The privilege each letter of an `aclitem` stands for.
+const PRIVILEGES: &[(char, &str)] = &[
+    ('r', "SELECT"),
+    ('w', "UPDATE"),
+    ('a', "INSERT"),
+    ('d', "DELETE"),
+    ('D', "TRUNCATE"),
+    ('x', "REFERENCES"),
+    ('t', "TRIGGER"),
+    ('X', "EXECUTE"),
+    ('U', "USAGE"),
+    ('C', "CREATE"),
+    ('m', "MAINTAIN"),
+];
+
+/// One role name as an `aclitem` prints it (double-quoted when it holds anything but
+/// letters, digits and underscores), and the rest of the text after it.
+fn acl_role(text: &str) -> (String, &str) {
+    let Some(quoted) = text.strip_prefix('"') else {
+        let end = text.find(['=', '/']).unwrap_or(text.len());
+        return (text[..end].to_owned(), &text[end..]);
+    };
+    let mut name = String::new();
+    let mut chars = quoted.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if c == '"' {
+            if chars.peek().map(|(_, c)| *c) == Some('"') {
+                chars.next();
+            } else {
+                return (name, &quoted[at + 1..]);
+            }
+        }
+        name.push(c);
+    }
+    (name, "")
+}
+
+/// `grantee=privileges/grantor` (an empty grantee is PUBLIC): the grantee, the
+/// privileges granted plainly, those granted WITH GRANT OPTION, and the grantor.
+fn acl_item(item: &str) -> Option<(String, Vec<&'static str>, Vec<&'static str>, String)> {
+    let (grantee, rest) = acl_role(item);
+    let rest = rest.strip_prefix('=')?;
+    let (letters, grantor) = rest.split_once('/')?;
+    let (grantor, _) = acl_role(grantor);
+    let (mut plain, mut with_option) = (Vec::new(), Vec::new());
+    let mut chars = letters.chars().peekable();
+    while let Some(letter) = chars.next() {
+        let word = PRIVILEGES.iter().find(|(l, _)| *l == letter)?.1;
+        match chars.next_if_eq(&'*') {
+            Some(_) => with_option.push(word),
+            None => plain.push(word),
+        }
+    }
+    Some((grantee, plain, with_option, grantor))
+}
+
+/// The object's privileges (`acl`, NULL when they are the defaults) as `REVOKE` and
+/// `GRANT` statements that leave exactly that ACL: the defaults are revoked (PUBLIC's,
+/// for kinds PUBLIC may use by default, and the owner's when the owner left itself
+/// out), then every other entry is granted. The owner grants them all, so an entry another
+/// role granted is refused.
+fn push_privileges(
+    w: &Writer<'_>,
+    block: &mut Block,
+    props: &mut Props<'_>,
+    target: &str,
+    public_by_default: bool,
+) -> Result<(), String> {
+    let Some(acl) = props.get("acl") else {
+        return Ok(());
+    };
+    let id = &props.object.id;
+    let owner = props.get("owner");
+    let mut items = Vec::new();
+    for text in text_array(acl) {
+        let item = acl_item(&text)
+            .ok_or_else(|| format!("{id}: generate cannot read its privilege {text:?}"))?;
+        items.push(item);
+    }
+    // Whoever granted is the owner: the model names it only when it is not the migrating
+    // user, whose name the generated set must not hold.
+    let grantors: BTreeSet<String> = items.iter().map(|i| w.names.ident(&i.3)).collect();
+    let grantor = match (grantors.len(), owner) {
+        (1, Some(owner)) if grantors.contains(owner) => owner.to_owned(),
+        (1, None) => grantors.into_iter().next().unwrap_or_default(),
+        _ => {
+            return Err(format!(
+                "{id}: generate cannot write privileges granted by a role other than the \
+                 owner ({acl})"
+            ))
+        }
+    };
+    let mut revoke_from = Vec::new();
+    if public_by_default {
+        revoke_from.push("PUBLIC");
+    }
+    let owner_listed = items.iter().any(|i| w.names.ident(&i.0) == grantor);
+    if !owner_listed {
+        revoke_from.push(owner.unwrap_or("CURRENT_USER"));
+    }
+    if !revoke_from.is_empty() {
+        block.push(format!(
+            "REVOKE ALL ON {target} FROM {};",
+            revoke_from.join(", ")
+        ));
+    }
+    for (grantee, plain, with_option, _) in &items {
+        let grantee = match grantee.as_str() {
+            "" => "PUBLIC".to_owned(),
+            name => w.names.ident(name),
+        };
+        if grantee == grantor {
+            // The owner's own entry: its privileges stay as they are by default.
+            continue;
+        }
+        for (words, option) in [(plain, ""), (with_option, " WITH GRANT OPTION")] {
+            if !words.is_empty() {
+                block.push(format!(
+                    "GRANT {} ON {target} TO {grantee}{option};",
+                    words.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Privileges differ from the defaults where GRANTs are not written (columns, identity
+/// sequences): the object is refused by name rather than written without them.
 fn refuse_privileges(props: &mut Props<'_>) -> Result<(), String> {
     match props.get("acl") {
         Some(acl) => Err(format!(
@@ -312,17 +439,17 @@ fn extension(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result
     props.done()
 }
 
-fn schema(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
+fn schema(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
     let mut props = Props::new(object);
     let name = &object.id.name;
     block.push(format!("CREATE SCHEMA {name};"));
     push_comment(block, &mut props, || format!("SCHEMA {name}"));
     push_owner(block, &mut props, || format!("SCHEMA {name}"));
-    refuse_privileges(&mut props)?;
+    push_privileges(w, block, &mut props, &format!("SCHEMA {name}"), false)?;
     props.done()
 }
 
-fn enumeration(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
+fn enumeration(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
     let mut props = Props::new(object);
     let name = &object.id.name;
     let labels: Vec<String> = text_array(props.get("labels").unwrap_or("{}"))
@@ -335,7 +462,7 @@ fn enumeration(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Res
     ));
     push_comment(block, &mut props, || format!("TYPE {name}"));
     push_owner(block, &mut props, || format!("TYPE {name}"));
-    refuse_privileges(&mut props)?;
+    push_privileges(w, block, &mut props, &format!("TYPE {name}"), true)?;
     props.done()
 }
 
@@ -382,11 +509,11 @@ fn domain(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<()
     push_comment(block, &mut props, || format!("DOMAIN {name}"));
     push_owner(block, &mut props, || format!("DOMAIN {name}"));
     comments.into_iter().for_each(|c| block.push(c));
-    refuse_privileges(&mut props)?;
+    push_privileges(w, block, &mut props, &format!("DOMAIN {name}"), true)?;
     props.done()
 }
 
-fn composite_type(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
+fn composite_type(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
     let mut props = Props::new(object);
     let name = &object.id.name;
     block.push(format!(
@@ -395,7 +522,7 @@ fn composite_type(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> 
     ));
     push_comment(block, &mut props, || format!("TYPE {name}"));
     push_owner(block, &mut props, || format!("TYPE {name}"));
-    refuse_privileges(&mut props)?;
+    push_privileges(w, block, &mut props, &format!("TYPE {name}"), true)?;
     props.done()
 }
 
@@ -460,7 +587,7 @@ fn sequence_options(props: &mut Props<'_>, implied: &str) -> Vec<String> {
     options
 }
 
-fn sequence(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
+fn sequence(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
     let mut props = Props::new(object);
     let name = &object.id.name;
     let options = sequence_options(&mut props, "bigint");
@@ -473,7 +600,7 @@ fn sequence(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result
     props.get("owned_by");
     push_comment(block, &mut props, || format!("SEQUENCE {name}"));
     push_owner(block, &mut props, || format!("SEQUENCE {name}"));
-    refuse_privileges(&mut props)?;
+    push_privileges(w, block, &mut props, &format!("SEQUENCE {name}"), false)?;
     props.done()
 }
 
@@ -781,7 +908,8 @@ fn table(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(),
             .chain(comments)
             .for_each(|c| block.push(c));
     }
-    refuse_privileges(&mut props)?;
+    block.group();
+    push_privileges(w, block, &mut props, &format!("TABLE {name}"), false)?;
     props.done()
 }
 
@@ -975,11 +1103,11 @@ fn view(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), 
     push_comment(block, &mut props, || format!("{what} {name}"));
     push_owner(block, &mut props, || format!("{what} {name}"));
     comments.into_iter().for_each(|c| block.push(c));
-    refuse_privileges(&mut props)?;
+    push_privileges(w, block, &mut props, &format!("TABLE {name}"), false)?;
     props.done()
 }
 
-fn function(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
+fn function(w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result<(), String> {
     let mut props = Props::new(object);
     let kind = props.get("kind").unwrap_or("function");
     if kind == "aggregate" {
@@ -1004,7 +1132,13 @@ fn function(_w: &Writer<'_>, object: &SchemaObject, block: &mut Block) -> Result
     };
     push_comment(block, &mut props, || format!("{what} {}", object.id.name));
     push_owner(block, &mut props, || format!("{what} {}", object.id.name));
-    refuse_privileges(&mut props)?;
+    push_privileges(
+        w,
+        block,
+        &mut props,
+        &format!("{what} {}", object.id.name),
+        true,
+    )?;
     props.done()
 }
 
@@ -1191,6 +1325,24 @@ mod tests {
         );
         assert_eq!(check_sql("CHECK ((a = ')'))"), "CHECK (a = ')')");
         assert_eq!(check_sql("CHECK (f(a))"), "CHECK (f(a))");
+    }
+
+    #[test]
+    fn acl_items_are_read_with_quoted_roles_and_grant_options() {
+        assert_eq!(
+            acl_item("=X/owner"),
+            Some((String::new(), vec!["EXECUTE"], vec![], "owner".to_owned()))
+        );
+        assert_eq!(
+            acl_item(r#""my ""role"""=ar*/"Boss""#),
+            Some((
+                "my \"role\"".to_owned(),
+                vec!["INSERT"],
+                vec!["SELECT"],
+                "Boss".to_owned()
+            ))
+        );
+        assert_eq!(acl_item("reader=q/owner"), None);
     }
 
     #[test]

@@ -190,6 +190,9 @@ impl ServerBinaries {
 
     /// The binaries in `bindir`, with the version `postgres --version` prints.
     fn at(bindir: PathBuf) -> anyhow::Result<ServerBinaries> {
+        // The real directory: the account that runs the server may not be allowed through
+        // the path that links to it (a checkout under /root linking into a shared store).
+        let bindir = fs::canonicalize(&bindir).unwrap_or(bindir);
         let postgres = bindir.join("postgres");
         let sh = Shell::new().context("cannot set up a shell to run the server binaries")?;
         let printed = sh
