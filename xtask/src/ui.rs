@@ -165,7 +165,13 @@ pub fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 pub fn plural_noun(noun: &str) -> String {
     match noun {
         "index" => "indexes".to_owned(),
-        "policy" => "policies".to_owned(),
+        // policy, entry: a consonant before the y.
+        other
+            if other.ends_with('y')
+                && !other[..other.len() - 1].ends_with(['a', 'e', 'i', 'o', 'u']) =>
+        {
+            format!("{}ies", &other[..other.len() - 1])
+        }
         other => format!("{other}s"),
     }
 }
