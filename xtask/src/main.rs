@@ -24,7 +24,8 @@ use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Exit codes shared by every command.
 pub mod exit {
@@ -72,12 +73,63 @@ enum Command {
     Retire(cmd::retire::Retire),
     Bench(cmd::bench::Bench),
     Clean(cmd::clean::Clean),
+    Completions(Completions),
     #[command(hide = true)]
     WatchCluster(cmd::clean::WatchCluster),
 }
 
+/// Print a completion script for a shell, e.g. `cargo xtask completions bash > ~/.local/share/bash-completion/completions/cargo-xtask`
+#[derive(Debug, clap::Args)]
+struct Completions {
+    /// The shell the script is for
+    shell: clap_complete::Shell,
+}
+
+impl Completions {
+    fn run(&self) -> anyhow::Result<u8> {
+        let mut script = Vec::new();
+        clap_complete::generate(self.shell, &mut Cli::command(), "cargo-xtask", &mut script);
+        // Printed, not streamed, so that a closed pipe ends the run as for other commands.
+        print!("{}", String::from_utf8(script)?);
+        Ok(exit::OK)
+    }
+}
+
+/// Parses the command line; a typo's suggestion names an argument as its help shows it,
+/// never a hidden alias, which would then spread as if it were the documented name.
+fn parse_cli() -> Cli {
+    Cli::try_parse().unwrap_or_else(|mut err| {
+        if err.kind() == ErrorKind::UnknownArgument {
+            if let Some(ContextValue::String(suggested)) = err.get(ContextKind::SuggestedArg) {
+                if let Some(documented) = documented_name(suggested) {
+                    err.insert(ContextKind::SuggestedArg, ContextValue::String(documented));
+                }
+            }
+        }
+        err.exit()
+    })
+}
+
+/// The documented `--long` name of the argument that `suggested` is a hidden alias of, in
+/// the subcommand named on the command line.
+fn documented_name(suggested: &str) -> Option<String> {
+    let alias = suggested.strip_prefix("--")?;
+    let cli = Cli::command();
+    let command = std::env::args()
+        .skip(1)
+        .find_map(|word| cli.find_subcommand(&word).cloned())?;
+    let arg = command.get_arguments().find(|arg| {
+        arg.get_all_aliases()
+            .is_some_and(|all| all.contains(&alias))
+            && !arg
+                .get_visible_aliases()
+                .is_some_and(|visible| visible.contains(&alias))
+    })?;
+    Some(format!("--{}", arg.get_long()?))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_cli();
     let root = cli.root.unwrap_or_else(workspace_root);
     ui::quiet_about_closed_pipes();
     // A panic unwinds through the commands' guards (servers stop, scratch work goes)
@@ -86,6 +138,7 @@ fn main() -> ExitCode {
         Command::Analyze(analyze) => analyze.run(&root),
         Command::Bench(bench) => bench.run(&root),
         Command::Clean(clean) => clean.run(&root),
+        Command::Completions(completions) => completions.run(),
         Command::WatchCluster(watch) => watch.run(),
         Command::Verify(verify) => verify.run(&root),
         Command::Consolidate(consolidate) => consolidate.run(&root),

@@ -25,6 +25,11 @@ pub enum Format {
 
 #[derive(Serialize)]
 pub struct Report<'a> {
+    /// Raised when a key changes meaning or goes away, so CI scripts can check it.
+    pub format_version: u32,
+    /// consolidate only: whether the consolidated set was swapped into place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swapped: Option<bool>,
     /// True when nothing fails: no difference left once notes and accepted ones are set
     /// aside, no stale accepted entry, and nothing contradicting the lock record.
     pub equal: bool,
@@ -102,6 +107,8 @@ impl<'a> Report<'a> {
             .filter(|d| !strict_column_order && d.is_column_order())
             .collect();
         Report {
+            format_version: ui::JSON_FORMAT_VERSION,
+            swapped: None,
             equal,
             old: SideReport::new(chains.0, &comparison.old),
             new: SideReport::new(chains.1, &comparison.new),
@@ -223,7 +230,7 @@ impl<'a> Report<'a> {
         writeln!(out)?;
         let mut extras = Vec::new();
         if !self.notes.is_empty() {
-            extras.push(format!("{} notes", self.notes.len()));
+            extras.push(ui::count(self.notes.len(), "note"));
         }
         if !self.accepted.is_empty() {
             extras.push(format!("{} accepted", self.accepted.len()));
@@ -245,14 +252,14 @@ impl<'a> Report<'a> {
             )];
             if !self.recorded.problems.is_empty() {
                 problems.push(format!(
-                    "{} changes since the consolidation",
-                    self.recorded.problems.len()
+                    "{} since the consolidation",
+                    ui::count(self.recorded.problems.len(), "change")
                 ));
             }
             if !self.unmatched_accepted.is_empty() {
-                problems.push(format!(
-                    "{} stale accepted entries",
-                    self.unmatched_accepted.len()
+                problems.push(ui::count(
+                    self.unmatched_accepted.len(),
+                    "stale accepted entry",
                 ));
             }
             writeln!(
@@ -304,12 +311,18 @@ pub fn write_grouped(
     }
     let (tables, free): (Vec<_>, Vec<_>) = groups.into_iter().partition(|(t, _)| t.is_some());
     for (table, items) in tables.into_iter().chain(free) {
-        match table {
-            Some(table) => writeln!(out, "  {HEADING}table {table}{HEADING:#}")?,
-            None => writeln!(out, "  {HEADING}other objects{HEADING:#}")?,
-        }
+        let group = match table {
+            Some(table) => format!("table {table}"),
+            None => "other objects".to_owned(),
+        };
+        writeln!(out, "  {HEADING}{group}{HEADING:#}")?;
         for d in items {
-            writeln!(out, "    {d}")?;
+            // The table's own difference: the heading already names it.
+            if d.object.to_string() == group {
+                writeln!(out, "    {}", d.summary())?;
+            } else {
+                writeln!(out, "    {d}")?;
+            }
             write_change(out, &d.change)?;
         }
     }

@@ -77,6 +77,9 @@ pub fn quiet_about_closed_pipes() {
     }));
 }
 
+/// The `format_version` of every JSON document printed.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
 /// An error as JSON: a failing migration comes with its file, line and column as fields.
 fn print_error_json(err: &anyhow::Error) {
     let migration = err
@@ -95,6 +98,7 @@ fn print_error_json(err: &anyhow::Error) {
             })
         });
     let report = serde_json::json!({
+        "format_version": JSON_FORMAT_VERSION,
         "error": err.to_string(),
         "causes": err.chain().skip(1).map(ToString::to_string).collect::<Vec<_>>(),
         "migration": migration,
@@ -161,7 +165,13 @@ pub fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 pub fn plural_noun(noun: &str) -> String {
     match noun {
         "index" => "indexes".to_owned(),
-        "policy" => "policies".to_owned(),
+        // policy, entry: a consonant before the y.
+        other
+            if other.ends_with('y')
+                && !other[..other.len() - 1].ends_with(['a', 'e', 'i', 'o', 'u']) =>
+        {
+            format!("{}ies", &other[..other.len() - 1])
+        }
         other => format!("{other}s"),
     }
 }

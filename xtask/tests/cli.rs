@@ -62,8 +62,9 @@ fn a_failure_under_json_is_one_json_error_on_stdout_and_nothing_on_stderr() {
     let object = error.as_object().unwrap();
     assert_eq!(
         object.keys().collect::<Vec<_>>(),
-        ["causes", "error", "migration"]
+        ["causes", "error", "format_version", "migration"]
     );
+    assert_eq!(error["format_version"], 1);
     assert!(
         error["error"].as_str().unwrap().contains("replay"),
         "{error:#}"
@@ -78,6 +79,37 @@ fn a_failure_under_json_is_one_json_error_on_stdout_and_nothing_on_stderr() {
     assert_eq!(migration["column"], 18);
     assert_eq!(migration["code"], "42P01");
     assert_eq!(migration["message"], "relation \"nowhere\" does not exist");
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _cargo__xtask"),
+        ("zsh", "#compdef cargo-xtask"),
+        ("fish", "complete -c cargo-xtask"),
+    ] {
+        let output = xtask().args(["completions", shell]).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        let script = String::from_utf8_lossy(&output.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(script.contains("consolidate"), "{shell}: {script}");
+    }
+}
+
+#[test]
+fn a_typo_is_pointed_at_the_documented_flag_not_a_hidden_alias() {
+    let output = xtask()
+        .args(["consolidate", "--fro", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("'--staging'"), "{stderr}");
+    assert!(!stderr.contains("--from"), "{stderr}");
+    // Where --from is the documented name, it stays the suggestion.
+    let output = xtask().args(["generate", "--fro", "x"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("'--from'"), "{stderr}");
 }
 
 #[test]

@@ -249,6 +249,29 @@ fn dry_run_verifies_but_touches_nothing() {
 }
 
 #[test]
+fn consolidate_json_says_whether_the_swap_happened() {
+    let repository = Repository::staged();
+    for (args, swapped) in [
+        (
+            &["consolidate", "--dry-run", "--format", "json", "--quiet"][..],
+            false,
+        ),
+        (&["consolidate", "--format", "json", "--quiet"][..], true),
+    ] {
+        let output = repository.run(args);
+        assert_exit(&output, 0);
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(report["format_version"], 1, "{report}");
+        assert_eq!(report["swapped"], swapped, "{args:?}");
+        assert_eq!(report["equal"], true);
+    }
+    assert!(repository
+        .root()
+        .join("migrations/consolidation.lock")
+        .exists());
+}
+
+#[test]
 fn consolidate_refuses_without_a_staged_set_or_beside_an_existing_backup() {
     let repository = Repository::staged();
     std::fs::rename(

@@ -592,6 +592,30 @@ fn accepted_differences_pass_and_stale_entries_fail() {
 }
 
 #[test]
+fn human_report_counts_in_words_and_names_a_table_once() {
+    let pair = Pair::new(TABLE, "CREATE TABLE extra (id INTEGER);", "");
+    let accepted = pair.path("accepted.toml");
+    std::fs::write(
+        &accepted,
+        "[[difference]]\nobject = \"column pack.other\"\nchange = \"only in old\"\nreason = \"stale\"\n",
+    )
+    .unwrap();
+    let output = pair
+        .verify(&["--quiet", "--accepted", accepted.to_str().unwrap()])
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(output).unwrap();
+    assert!(
+        text.contains("different: 1 difference, 1 stale accepted entry"),
+        "{text}"
+    );
+    assert!(text.contains("  table extra\n    only in old\n"), "{text}");
+    assert!(!text.contains("table extra: "), "{text}");
+}
+
+#[test]
 fn human_report_groups_differences_by_table_and_shows_both_values() {
     let pair = Pair::new(
         TABLE,

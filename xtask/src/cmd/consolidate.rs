@@ -95,24 +95,34 @@ impl Consolidate {
         let comparison = self
             .compare
             .compare(&config, &history, &consolidated, pack.as_ref())?;
-        let report = Report::new(
+        let mut report = Report::new(
             &comparison,
             (&history, &consolidated),
             &accepted,
             self.compare.strict_column_order,
             Recorded::default(),
         );
-        report.print(self.compare.format)?;
+        // Human output comes before the swap, so the verdict shows even if the swap fails;
+        // JSON waits for the swap, to say whether it happened.
         let human = self.compare.format == Format::Human;
+        if human {
+            report.print(Format::Human)?;
+        }
         if !report.equal {
             if human {
                 println!("not consolidated: the tree is left exactly as it was");
+            } else {
+                report.swapped = Some(false);
+                report.print(Format::Json)?;
             }
             return Ok(exit::DIFFERENT);
         }
         if self.dry_run {
             if human {
                 println!("dry run: verification passed; nothing was changed");
+            } else {
+                report.swapped = Some(false);
+                report.print(Format::Json)?;
             }
             return Ok(exit::OK);
         }
@@ -136,7 +146,10 @@ impl Consolidate {
         };
         let writer = writer.as_ref().expect("taken unless a dry run");
         tree::consolidate_swap(&tree, writer, &lock, self.force)?;
-        if human {
+        if !human {
+            report.swapped = Some(true);
+            report.print(Format::Json)?;
+        } else {
             println!(
                 "consolidated: {} holds the consolidated set, {} the history; \
                  `cargo xtask rollback` undoes it",
