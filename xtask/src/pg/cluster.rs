@@ -245,8 +245,16 @@ impl ClusterControl {
         if !self.is_running() {
             return;
         }
+        // A server sent the same signal as the run (Ctrl-C reaches the whole process
+        // group) may stop on its own between the check and pg_ctl: that is no failure.
         if let Err(fast) = self.stop("fast") {
+            if !self.is_running() {
+                return;
+            }
             if let Err(immediate) = self.stop("immediate") {
+                if !self.is_running() {
+                    return;
+                }
                 eprintln!(
                     "warning: could not stop the scratch PostgreSQL server in {}: {fast:#}; \
                      {immediate:#}",
