@@ -198,7 +198,7 @@ fn every_kind_of_object_round_trips_in_strict_column_order() {
         "id bigint GENERATED ALWAYS AS IDENTITY (START WITH 10)",
         "id BIGSERIAL PRIMARY KEY,",
         "account bigint NOT NULL REFERENCES auth.account(id) ON DELETE CASCADE",
-        "CREATE UNLOGGED TABLE scratch (\n    n SERIAL,",
+        "CREATE UNLOGGED TABLE scratch (\n    n ",
         "CREATE INDEX booking_feeling ON booking (feeling) WHERE",
         "ALTER TABLE booking ENABLE ROW LEVEL SECURITY;",
         "ALTER TABLE booking DISABLE TRIGGER booking_touch;",
@@ -211,6 +211,14 @@ fn every_kind_of_object_round_trips_in_strict_column_order() {
     ] {
         assert!(sql.contains(expected), "missing {expected:?} in:\n{sql}");
     }
+    // From PostgreSQL 15 a serial column of an unlogged table has an unlogged sequence,
+    // which generate recognises as the column's own; before, the sequence is a logged one
+    // like any other, and generate writes it out beside the table.
+    assert!(
+        sql.contains("CREATE UNLOGGED TABLE scratch (\n    n SERIAL,")
+            || sql.contains("CREATE SEQUENCE scratch_n_seq AS integer;"),
+        "scratch.n is neither a serial nor an explicit sequence in:\n{sql}"
+    );
     for noise in ["\nSET ", "\n\\", "public.", "pg_catalog."] {
         assert!(!sql.contains(noise), "{noise:?} in:\n{sql}");
     }
